@@ -1,0 +1,17 @@
+{#- The migration effectiveness index applied to stocks: (a - b) / (a + b), in [-1, 1].
+    Used for a country's balance (immigrants vs emigrants) and a corridor's asymmetry
+    (A->B vs B->A); null when both are zero or either is unknown. -#}
+{% macro effectiveness_index(a, b) -%}
+    case
+        when ({{ a }}) + ({{ b }}) > 0
+            then (({{ a }}) - ({{ b }}))::double / (({{ a }}) + ({{ b }}))
+    end
+{%- endmacro %}
+
+
+{#- One column per sex from a long (sex, value) table: `prefix`, `prefix_male`, `prefix_female`. -#}
+{% macro pivot_by_sex(value, prefix) -%}
+    max(case when sex = 'total' then {{ value }} end) as {{ prefix }},
+    max(case when sex = 'male' then {{ value }} end) as {{ prefix }}_male,
+    max(case when sex = 'female' then {{ value }} end) as {{ prefix }}_female
+{%- endmacro %}

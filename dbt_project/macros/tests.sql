@@ -1,0 +1,28 @@
+{#- Generic tests written here because dbt packages (dbt_utils) cannot be installed offline. -#}
+
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+    {%- set columns = combination_of_columns | join(', ') %}
+    select {{ columns }}, count(*) as occurrences
+    from {{ model }}
+    group by {{ columns }}
+    having count(*) > 1
+{% endtest %}
+
+
+{% test accepted_range(model, column_name, min_value=none, max_value=none) %}
+    select *
+    from {{ model }}
+    where {{ column_name }} is not null
+      and (
+        false
+        {%- if min_value is not none %} or {{ column_name }} < {{ min_value }}{% endif %}
+        {%- if max_value is not none %} or {{ column_name }} > {{ max_value }}{% endif %}
+      )
+{% endtest %}
+
+
+{% test expression_is_true(model, expression) %}
+    select *
+    from {{ model }}
+    where not ({{ expression }})
+{% endtest %}

@@ -1,0 +1,57 @@
+-- Per country: where its immigrants come from (direction 'from', origin "Other" included) and where
+-- its emigrants live (direction 'to'), each partner with its share of the country's total.
+with stocks as (
+    select * from {{ ref('int_od_stocks_pivoted') }}
+    where migrants > 0
+),
+
+countries as (
+    select * from {{ ref('int_countries_resolved') }}
+),
+
+directed as (
+    select release, year, destination_code as country_code, 'from' as direction,
+        origin_code as partner_code, migrants
+    from stocks
+    union all
+    select release, year, origin_code as country_code, 'to' as direction,
+        destination_code as partner_code, migrants
+    from stocks
+    where not is_other_origin
+),
+
+shared as (
+    select
+        *,
+        (sum(migrants) over (partition by release, year, country_code, direction))::bigint as country_total,
+        dense_rank() over (
+            partition by release, year, country_code, direction
+            order by migrants desc
+        ) as rank
+    from directed
+),
+
+final as (
+    select
+        shared.release,
+        shared.year,
+        shared.country_code,
+        country.country_name,
+        shared.direction,
+        shared.partner_code,
+        coalesce(partner.country_name, 'Other (origin unknown)') as partner_name,
+        partner.country_code is not null as partner_is_country,
+        shared.migrants,
+        shared.migrants::double / shared.country_total as share,
+        shared.rank,
+        shared.country_total
+    from shared
+    inner join countries as country
+        on shared.release = country.release
+        and shared.country_code = country.country_code
+    left join countries as partner
+        on shared.release = partner.release
+        and shared.partner_code = partner.country_code
+)
+
+select * from final

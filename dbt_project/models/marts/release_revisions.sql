@@ -1,0 +1,57 @@
+-- The same figure (country, year, immigrants or emigrants) in every pair of editions that both give
+-- it, and how much the later edition revised it. Figures for one year are not comparable across
+-- editions without this: Rev.2024 cut Kazakhstan's 2020 immigrant stock by about 47 %.
+with balance as (
+    select * from {{ ref('country_balance') }}
+),
+
+measures as (
+    select release, year, country_code, country_name, 'immigrants' as measure, immigrants as value
+    from balance
+    union all
+    select release, year, country_code, country_name, 'emigrants' as measure, emigrants as value
+    from balance
+),
+
+latest_names as (
+    select country_code, arg_max(country_name, release) as country_name
+    from balance
+    group by country_code
+),
+
+paired as (
+    select
+        earlier.country_code,
+        earlier.year,
+        earlier.measure,
+        earlier.release as release_from,
+        later.release as release_to,
+        earlier.value as value_from,
+        later.value as value_to
+    from measures as earlier
+    inner join measures as later
+        on earlier.country_code = later.country_code
+        and earlier.year = later.year
+        and earlier.measure = later.measure
+        and earlier.release < later.release
+    where earlier.value is not null
+      and later.value is not null
+),
+
+final as (
+    select
+        paired.country_code,
+        latest_names.country_name,
+        paired.year,
+        paired.measure,
+        paired.release_from,
+        paired.release_to,
+        paired.value_from,
+        paired.value_to,
+        paired.value_to - paired.value_from as revision,
+        100.0 * (paired.value_to - paired.value_from) / nullif(paired.value_from, 0) as revision_pct
+    from paired
+    inner join latest_names on paired.country_code = latest_names.country_code
+)
+
+select * from final

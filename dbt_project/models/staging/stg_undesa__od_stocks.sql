@@ -1,0 +1,26 @@
+with source as (
+    select * from {{ source('undesa', 'od_stock') }}
+),
+
+renamed as (
+    select
+        release,
+        cast(year as integer) as year,
+        sex,
+        destination_code,
+        destination_name,
+        origin_code,
+        origin_name,
+        migrants,
+        value_flag,
+        destination_code < {{ var('country_code_limit') }} as is_country_destination,
+        origin_code < {{ var('country_code_limit') }} as is_country_origin,
+        origin_code = {{ var('other_origin_code') }} as is_other_origin,
+        source_sha256,
+        source_sheet,
+        source_row,
+        source_column
+    from source
+)
+
+select * from renamed

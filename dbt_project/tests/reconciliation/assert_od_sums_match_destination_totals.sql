@@ -1,0 +1,41 @@
+-- Reconciliation: for every edition that has both an origin-destination file and a destination
+-- workbook, each destination country's O-D row sum (origin "Other" included) equals its official
+-- destination total, for every year and sex. Returns the rows that disagree.
+{{ config(severity='error') }}
+
+with editions as (
+    select distinct release from {{ ref('stg_undesa__od_stocks') }}
+    intersect
+    select distinct release from {{ ref('stg_undesa__destination_totals') }}
+),
+
+official as (
+    select release, year, sex, location_code as country_code, migrants as official_total
+    from {{ ref('stg_undesa__destination_totals') }}
+    where is_country and release in (select release from editions)
+),
+
+od as (
+    select release, year, sex, country_code, od_immigrants as od_sum
+    from {{ ref('int_od_totals_aggregated') }}
+    where od_immigrants is not null and release in (select release from editions)
+)
+
+select
+    coalesce(official.release, od.release) as release,
+    coalesce(official.year, od.year) as year,
+    coalesce(official.sex, od.sex) as sex,
+    coalesce(official.country_code, od.country_code) as country_code,
+    official.official_total,
+    od.od_sum,
+    coalesce(od.od_sum, 0) - coalesce(official.official_total, 0) as difference
+from official
+full outer join od
+    on official.release = od.release
+    and official.year = od.year
+    and official.sex = od.sex
+    and official.country_code = od.country_code
+-- a placeholder ('..') in the official table leaves nothing to reconcile against; a country missing
+-- from the official table, or a number there that the O-D rows do not add up to, is a failure
+where (official.country_code is null and od.od_sum <> 0)
+   or (official.official_total is not null and coalesce(od.od_sum, 0) <> official.official_total)

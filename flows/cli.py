@@ -1,0 +1,153 @@
+"""`migration-etl`: the command line for engineers and analysts.
+
+Every command finds the data directory the same way as the flow and the app: `--data-dir`, else
+`MIGRATION_ETL_DATA_DIR`, else `./data`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from flows.settings import disable_telemetry
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else None)
+console = Console(stderr=False, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $MIGRATION_ETL_DATA_DIR, else ./data)."),
+]
+
+
+def _quiet_prefect_console(verbose: bool) -> None:
+    """Prefect's own console log is for debugging; the CLI prints steps itself. The Prefect UI
+    still receives every log line through the API handler."""
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    handler = RichHandler(console=err, show_path=False, show_level=False, markup=False, log_time_format="%H:%M:%S")
+    steps = logging.getLogger("migration_etl")
+    steps.handlers = [handler]
+    steps.setLevel(logging.INFO)
+    steps.propagate = False
+
+
+@app.callback()
+def _commands() -> None:
+    """Migration corridors warehouse: refresh the UN DESA International Migrant Stock marts."""
+
+
+@app.command()
+def run(
+    source_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--source-dir",
+            help="Local mirror of the release files (default: $MIGRATION_ETL_SOURCE_DIR, else download).",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    catalogue: Annotated[Path | None, typer.Option(help="Release catalogue YAML (default: the bundled one).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show Prefect's and dbt's own logs.")] = False,
+) -> None:
+    """Refresh the warehouse: fetch, parse, dbt build, publish."""
+    disable_telemetry()
+    _quiet_prefect_console(verbose)
+    from flows.errors import EtlError
+    from flows.refresh import refresh
+    from flows.run_record import RunRecord, new_run_id
+    from flows.settings import Settings
+
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    settings = Settings(**overrides)
+    run_id = new_run_id()
+    try:
+        refresh(
+            source_dir=str(source_dir) if source_dir else None,
+            data_dir=str(settings.root),
+            catalogue=str(catalogue) if catalogue else None,
+            run_id=run_id,
+        )
+    except EtlError as exc:
+        err.print(f"[bold red]Refresh failed[/] at step [bold]{exc.step}[/]: {exc}")
+        _print_unchanged(settings)
+        raise typer.Exit(1) from None
+    except Exception as exc:  # noqa: BLE001 - any crash must end in a message and exit code 1
+        err.print(f"[bold red]Refresh failed[/] ({type(exc).__name__}): {exc}")
+        _print_unchanged(settings)
+        raise typer.Exit(1) from None
+    record_path = settings.runs_dir / f"{run_id}.json"
+    record = RunRecord.model_validate_json(record_path.read_text(encoding="utf-8"))
+    _print_summary(record, settings, record_path)
+
+
+def _print_unchanged(settings: Any) -> None:
+    if settings.warehouse_path.exists():
+        err.print(f"The published warehouse {settings.warehouse_path} was left as it was.")
+    else:
+        err.print("Nothing has been published yet.")
+
+
+def _print_summary(record: Any, settings: Any, record_path: Path) -> None:
+    console.rule(f"[bold green]Refresh {record.run_id} succeeded[/] in {record.timings.get('total', 0):.1f} s")
+    files = Table(title="Inputs", show_lines=False)
+    for col in ("edition", "kind", "file", "status", "sha256", "checksum"):
+        files.add_column(col)
+    parsed = {(p["edition"], p["kind"]): p["status"] for p in record.parse}
+    for i in record.inputs:
+        status = i["status"] if i["status"] == "missing" else parsed.get((i["edition"], i["kind"]), i["status"])
+        files.add_row(
+            i["edition"],
+            i["kind"],
+            i["name"],
+            f"[yellow]{status}[/]" if status == "missing" else status,
+            (i["sha256"] or "")[:12],
+            i["checksum"] or "",
+        )
+    console.print(files)
+    for line in record.missing:
+        console.print(f"[yellow]missing:[/] {line}")
+    marts = Table(title="Marts (schema marts)")
+    marts.add_column("mart")
+    marts.add_column("rows", justify="right")
+    for name, rows in sorted(record.row_counts.items()):
+        marts.add_row(name, f"{rows:,}")
+    console.print(marts)
+    dbt = record.dbt
+    console.print(
+        f"Checks: {dbt.get('tests_passed', 0)} dbt tests passed (incl. {dbt.get('unit_tests', 0)} unit tests and "
+        f"the O-D reconciliation), {dbt.get('tests_failed', 0)} failed; {dbt.get('models', 0)} models built."
+    )
+    timings = ", ".join(f"{k} {v:.1f}s" for k, v in record.timings.items() if k != "total")
+    console.print(f"Timings: {timings}")
+    console.print(f"Warehouse: {record.warehouse}")
+    console.print(f"Parquet:   {settings.marts_dir}/<mart>.parquet")
+    console.print(f"Run record: {record_path}")
+    console.print(
+        "Query it:  "
+        f"uv run python -c \"import duckdb; print(duckdb.connect('{record.warehouse}', read_only=True)"
+        ".sql('select * from marts.corridors where release = \\'2020\\' and year = 2020 order by rank limit 10'))\""
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("Interrupted; the published warehouse is unchanged.")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""Run `dbt build` on the run's own build database through prefect-dbt's PrefectDbtRunner.
+
+Each run gets a profile written next to its build database (so concurrent data dirs never share a
+file), the raw Parquet directory is passed as a dbt var, and the DuckDB connection dbt-duckdb keeps
+open in-process is closed afterwards: publish needs the file closed and checkpointed, and a later
+run in the same process (tests, a long-lived worker) would otherwise inherit the old lock.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from flows.errors import BuildError
+from flows.settings import Settings
+
+PROFILE = "migration_corridors"
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DbtSummary:
+    success: bool
+    models: int = 0
+    tests_passed: int = 0
+    tests_failed: int = 0
+    unit_tests: int = 0
+    skipped: int = 0
+    failures: list[str] = field(default_factory=list)
+    sql_seconds: float = 0.0
+    elapsed_seconds: float = 0.0
+
+    def as_record(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def write_profile(build_db: Path, threads: int) -> Path:
+    profiles_dir = build_db.parent / "profiles"
+    profiles_dir.mkdir(parents=True, exist_ok=True)
+    profile = {
+        PROFILE: {
+            "target": "build",
+            "outputs": {"build": {"type": "duckdb", "path": str(build_db), "threads": threads}},
+        }
+    }
+    (profiles_dir / "profiles.yml").write_text(yaml.safe_dump(profile), encoding="utf-8")
+    return profiles_dir
+
+
+def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
+    from prefect_dbt import PrefectDbtSettings
+
+    profiles_dir = write_profile(build_db, settings.dbt_threads)
+    target_path = settings.build_dir / "dbt_target"
+    dbt_settings = PrefectDbtSettings(
+        project_dir=settings.dbt_project_dir, profiles_dir=profiles_dir, target_path=target_path
+    )
+    (target_path / "run_results.json").unlink(missing_ok=True)  # never summarise a previous run
+    runner = _hardened_runner_class()(settings=dbt_settings, raise_on_failure=False)
+    args = ["build", "--vars", json.dumps({"raw_dir": str(settings.raw_dir)})]
+    outcome: dict[str, Any] = {}
+
+    def invoke() -> None:
+        try:
+            outcome["result"] = runner.invoke(args, log_path=str(settings.build_dir / "dbt_logs"))
+        except BaseException as exc:  # noqa: BLE001 - re-raised below, in the calling thread
+            outcome["error"] = exc
+
+    # Run in a thread that carries the Prefect run context (so nodes become tasks of this run),
+    # and give up after a deadline instead of hanging the refresh forever.
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(invoke,), name="dbt-build", daemon=True)
+    worker.start()
+    worker.join(settings.dbt_timeout_seconds)
+    if worker.is_alive():
+        raise BuildError(
+            f"dbt build did not finish within {settings.dbt_timeout_seconds:.0f} s "
+            "(MIGRATION_ETL_DBT_TIMEOUT_SECONDS); nothing was published"
+        )
+    close_duckdb_connections()
+    if "error" in outcome:  # dbt could not start: project, profile or adapter error
+        exc = outcome["error"]
+        raise BuildError(f"dbt build could not run: {exc}") from exc
+    result = outcome["result"]
+    summary = summarise(target_path / "run_results.json", bool(result.success))
+    if not summary.success:
+        detail = "; ".join(summary.failures[:8]) or str(result.exception or "unknown failure")
+        more = f" (+{len(summary.failures) - 8} more)" if len(summary.failures) > 8 else ""
+        raise BuildError(f"dbt build failed: {detail}{more}")
+    return summary
+
+
+def _hardened_runner_class() -> type:
+    """PrefectDbtRunner whose event worker survives a BaseException raised by one callback.
+
+    The stock worker only catches Exception; when anything else escapes one callback the thread
+    ends, events stop being drained, and `invoke` waits on the queue forever (seen here as a
+    rare hang after dbt had finished). Logging the problem and draining on keeps the run honest.
+    """
+    from prefect_dbt import PrefectDbtRunner
+
+    class HardenedPrefectDbtRunner(PrefectDbtRunner):  # type: ignore[misc]
+        def _callback_worker(self) -> None:
+            events, shutdown = self._event_queue, self._shutdown_event
+            assert events is not None and shutdown is not None
+            while not shutdown.is_set():
+                try:
+                    _, _, item = events.get(timeout=0.1)
+                except queue.Empty:
+                    continue
+                try:
+                    if item is None:
+                        break
+                    callback, event = item
+                    callback(event)
+                except BaseException as exc:  # noqa: BLE001 - must keep draining
+                    logger.warning("dbt event callback failed: %r", exc)
+                finally:
+                    events.task_done()
+
+    return HardenedPrefectDbtRunner
+
+
+def close_duckdb_connections() -> None:
+    """Release the database file dbt-duckdb keeps open for the life of the process."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
+
+
+def summarise(run_results: Path, success: bool) -> DbtSummary:
+    summary = DbtSummary(success=success)
+    if not run_results.is_file():
+        return summary
+    data = json.loads(run_results.read_text(encoding="utf-8"))
+    summary.elapsed_seconds = float(data.get("elapsed_time") or 0.0)
+    for result in data.get("results", []):
+        unique_id: str = result.get("unique_id", "")
+        status = result.get("status")
+        kind = unique_id.split(".", 1)[0]
+        summary.sql_seconds += float(result.get("execution_time") or 0.0)
+        if status == "skipped":
+            summary.skipped += 1
+        if kind == "model" and status == "success":
+            summary.models += 1
+        elif kind in ("test", "unit_test"):
+            if kind == "unit_test":
+                summary.unit_tests += 1
+            if status == "pass":
+                summary.tests_passed += 1
+            elif status in ("fail", "error", "warn"):
+                summary.tests_failed += 1
+        if status in ("fail", "error"):
+            parts = unique_id.split(".")
+            name = parts[-1] if kind == "unit_test" or len(parts) < 3 else parts[2]
+            failures = result.get("failures")
+            what = f"{failures} failing rows" if failures else (result.get("message") or status)
+            summary.failures.append(f"{kind} {name}: {what}")
+    summary.success = success and not summary.failures
+    return summary

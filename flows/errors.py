@@ -1,0 +1,75 @@
+"""Errors that end a refresh with a message an engineer can act on.
+
+Each carries the step that failed and says which file (and sheet, row, column) was at fault, so the
+CLI, the run record and the Prefect run all show the same one-line cause.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class EtlError(Exception):
+    """A refresh failure with a specific, user-facing message."""
+
+    step = "refresh"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CatalogueError(EtlError):
+    step = "catalogue"
+
+
+class FetchError(EtlError):
+    step = "fetch"
+
+
+class ChecksumMismatch(FetchError):
+    pass
+
+
+class ParseError(EtlError):
+    """A workbook that does not have the layout or content the parser expects."""
+
+    step = "parse"
+
+    def __init__(
+        self,
+        file: str | Path,
+        problem: str,
+        *,
+        sheet: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.file = Path(file).name
+        self.sheet = sheet
+        self.row = row
+        self.column = column
+        self.problem = problem
+        where = [self.file]
+        if sheet is not None:
+            where.append(f"sheet '{sheet}'")
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column}")
+        super().__init__(f"{', '.join(where)}: {problem}")
+
+
+class BuildError(EtlError):
+    step = "dbt build"
+
+
+class PublishError(EtlError):
+    step = "publish"
+
+
+class RefreshLocked(EtlError):
+    step = "lock"

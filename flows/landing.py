@@ -1,0 +1,80 @@
+"""Write parsed tables as Parquet under `raw/<table>/release=<edition>/`, once per source version.
+
+A partition's file is named after the source's sha256 and the parser version, so "is this file
+already landed?" is a file-existence check and an unchanged input is never parsed again. An edition
+that lacks a file gets an empty `missing.parquet` with the table's schema: dbt then reads "no rows
+for this edition" instead of failing on an empty glob.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from flows.parsers import PARSER_VERSION
+from flows.tables import SCHEMAS, TABLES_BY_KIND, empty
+
+MISSING_FILE = "missing.parquet"
+
+
+def partition_dir(raw_dir: Path, table: str, edition: str) -> Path:
+    return raw_dir / table / f"release={edition}"
+
+
+def landed_name(sha256: str) -> str:
+    return f"{sha256[:16]}-p{PARSER_VERSION}.parquet"
+
+
+def is_landed(raw_dir: Path, kind: str, edition: str, sha256: str) -> bool:
+    return all(
+        (partition_dir(raw_dir, table, edition) / landed_name(sha256)).is_file() for table in TABLES_BY_KIND[kind]
+    )
+
+
+def land(raw_dir: Path, edition: str, tables: dict[str, pa.Table], sha256: str | None) -> dict[str, int]:
+    """Write each table's partition for the edition, replacing what was there; returns row counts."""
+    counts = {}
+    name = landed_name(sha256) if sha256 else MISSING_FILE
+    for table, data in tables.items():
+        if data.schema != SCHEMAS[table]:
+            raise ValueError(f"{table}: parser output does not match the canonical schema")
+        target_dir = partition_dir(raw_dir, table, edition)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        tmp = target_dir / f".tmp-{uuid.uuid4().hex}.parquet"
+        pq.write_table(data, tmp, compression="zstd")
+        os.replace(tmp, target_dir / name)
+        for other in target_dir.iterdir():
+            if other.name != name:
+                other.unlink()
+        counts[table] = data.num_rows
+    return counts
+
+
+def land_missing(raw_dir: Path, kind: str, edition: str) -> dict[str, int]:
+    return land(raw_dir, edition, {table: empty(table) for table in TABLES_BY_KIND[kind]}, None)
+
+
+def landed_rows(raw_dir: Path, kind: str, edition: str, sha256: str) -> dict[str, int]:
+    return {
+        table: pq.ParquetFile(partition_dir(raw_dir, table, edition) / landed_name(sha256)).metadata.num_rows
+        for table in TABLES_BY_KIND[kind]
+    }
+
+
+def prune(raw_dir: Path, editions: set[str]) -> list[Path]:
+    """Remove partitions of editions no longer in the catalogue, so dbt does not read them."""
+    removed = []
+    for table in SCHEMAS:
+        base = raw_dir / table
+        if not base.is_dir():
+            continue
+        for part in base.iterdir():
+            if part.is_dir() and part.name.startswith("release=") and part.name[8:] not in editions:
+                shutil.rmtree(part)
+                removed.append(part)
+    return removed

@@ -1,0 +1,97 @@
+"""The origin-and-destination workbook: one row per (destination, origin), stocks per year and sex.
+
+Columns are found by label, so both known layouts read the same way: Rev.2020 (`Notes of
+destination`, `Location code of destination`, `Type of data of destination`, ...) and Rev.2024
+(`Coverage`, `Data type`, then `Location code of destination`). Origin rows may include WORLD
+(900, the destination's total), region aggregates and 2003 "Other"; all are kept as published and
+the dbt staging layer decides what counts as a country pair.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from flows.catalogue import Edition
+from flows.parsers import labels
+from flows.parsers.totals import COUNTRY_CODE_LIMIT
+from flows.tables import Columns
+from flows.workbook import (
+    Workbook,
+    block_label,
+    clean_name,
+    column_letter,
+    count_value,
+    data_rows,
+    find_header,
+    location_code,
+)
+
+SHEET = "Table 1"
+
+
+def parse_origin_destination(path: Path, sha256: str, edition: Edition) -> dict[str, pa.Table]:
+    sheet = Workbook(path).sheet(SHEET)
+    header, roles = find_header(
+        sheet,
+        {"destination_code": labels.is_destination_code, "origin_code": labels.is_origin_code},
+        edition.years,
+    )
+    dest_name_col = next((i for i, lab in enumerate(header.labels) if labels.is_destination_name(lab)), None)
+    origin_name_col = next((i for i, lab in enumerate(header.labels) if labels.is_origin_name(lab)), None)
+    dest_col, origin_col = roles["destination_code"], roles["origin_code"]
+    cells = [
+        (block, c, year, column_letter(c), block_label(block, year))
+        for block in header.blocks
+        for c, year in zip(block.columns, block.years, strict=True)
+    ]
+
+    out = Columns("od_stock")
+    data = out.data
+    seen: dict[tuple[int, int], tuple[int, list[object]]] = {}
+    release, sheet_name = edition.edition, sheet.name
+    n_rows = 0
+    for r, row in data_rows(sheet, header):
+        dest = location_code(sheet, r, dest_col, header.labels[dest_col])
+        origin = location_code(sheet, r, origin_col, header.labels[origin_col])
+        values = [row[c] if c < len(row) else "" for _, c, _, _, _ in cells]
+        if dest is None or origin is None:
+            if all(v in ("", "..") for v in values):
+                continue
+            missing_col = dest_col if dest is None else origin_col
+            raise sheet.error("row has numbers but no location code", row=r, col=missing_col)
+        key = (dest, origin)
+        if key in seen:
+            first_row, first_values = seen[key]
+            is_pair = dest < COUNTRY_CODE_LIMIT and origin < COUNTRY_CODE_LIMIT
+            if is_pair or first_values != values:
+                raise sheet.error(
+                    f"destination {dest} / origin {origin} is listed again (first on row {first_row + 1})"
+                    + ("" if is_pair else " with different values"),
+                    row=r,
+                    col=dest_col,
+                )
+            continue  # an aggregate destination listed twice with the same figures
+        seen[key] = (r, values)
+        n_rows += 1
+        dest_name = clean_name(row[dest_name_col]) if dest_name_col is not None else None
+        origin_name = clean_name(row[origin_name_col]) if origin_name_col is not None else None
+        for (block, c, year, letter, label), value in zip(cells, values, strict=True):
+            migrants, flag = count_value(sheet, r, c, value, label)
+            data["release"].append(release)
+            data["year"].append(year)
+            data["sex"].append(block.sex)
+            data["destination_code"].append(dest)
+            data["destination_name"].append(dest_name)
+            data["origin_code"].append(origin)
+            data["origin_name"].append(origin_name)
+            data["migrants"].append(migrants)
+            data["value_flag"].append(flag)
+            data["source_sha256"].append(sha256)
+            data["source_sheet"].append(sheet_name)
+            data["source_row"].append(r + 1)
+            data["source_column"].append(letter)
+    if n_rows == 0:
+        raise sheet.error("no data rows below the header", row=header.row)
+    return {"od_stock": out.to_arrow()}

@@ -1,0 +1,224 @@
+"""The `refresh` flow: fetch -> parse -> dbt build -> publish, one Prefect task per step.
+
+A failure at any step stops the run before publish: readers keep the last good warehouse, the
+run record and the Prefect run say which step broke and why. Unchanged inputs (same sha256, same
+parser version) are not parsed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from flows.archive import remove_stale_incoming
+from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
+from flows.dbt_build import DbtSummary, run_dbt_build
+from flows.errors import EtlError, FetchError
+from flows.fetch import FetchedFile, fetch_file
+from flows.landing import is_landed, land, land_missing, landed_rows, prune
+from flows.lock import refresh_lock
+from flows.parsers import parser_for
+from flows.publish import Published, publish
+from flows.run_record import RunRecord, new_run_id
+from flows.settings import Settings
+from flows.steps import announce
+
+
+@task(name="fetch", task_run_name="fetch-{edition.edition}-{kind}", cache_policy=NO_CACHE)
+def fetch_task(edition: Edition, kind: str, settings: Settings) -> FetchedFile:
+    spec = edition.file(FileKind(kind))
+    assert spec is not None
+    return fetch_file(edition, spec, settings)
+
+
+@task(name="parse", task_run_name="parse-{fetched.edition}-{fetched.kind}", cache_policy=NO_CACHE)
+def parse_task(fetched: FetchedFile, edition: Edition, settings: Settings) -> dict[str, Any]:
+    kind = fetched.kind.value
+    outcome: dict[str, Any] = {"edition": fetched.edition, "kind": kind, "name": fetched.name, "sha256": fetched.sha256}
+    started = time.perf_counter()
+    if fetched.status == "missing" or fetched.path is None or fetched.sha256 is None:
+        outcome.update(status="missing", rows=land_missing(settings.raw_dir, kind, fetched.edition))
+    elif is_landed(settings.raw_dir, kind, fetched.edition, fetched.sha256):
+        outcome.update(status="unchanged", rows=landed_rows(settings.raw_dir, kind, fetched.edition, fetched.sha256))
+    else:
+        tables = parser_for(fetched.kind)(fetched.path, fetched.sha256, edition)
+        outcome.update(status="parsed", rows=land(settings.raw_dir, fetched.edition, tables, fetched.sha256))
+    outcome["seconds"] = round(time.perf_counter() - started, 3)
+    return outcome
+
+
+@task(name="dbt-build", cache_policy=NO_CACHE)
+def dbt_build_task(settings: Settings, build_db: Path) -> DbtSummary:
+    return run_dbt_build(settings, build_db)
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(settings: Settings, build_db: Path, record: RunRecord) -> Published:
+    return publish(settings, build_db, record)
+
+
+@flow(name="refresh", log_prints=False)
+def refresh(
+    source_dir: str | None = None,
+    data_dir: str | None = None,
+    catalogue: str | None = None,
+    run_id: str | None = None,
+) -> dict[str, Any]:
+    """Refresh the warehouse from the catalogued releases; returns the run record."""
+    overrides: dict[str, Any] = {}
+    if source_dir is not None:
+        overrides["source_dir"] = Path(source_dir)
+    if data_dir is not None:
+        overrides["data_dir"] = Path(data_dir)
+    if catalogue is not None:
+        overrides["catalogue"] = Path(catalogue)
+    settings = Settings(**overrides)
+    with refresh_lock(settings.root):
+        record = run_refresh(settings, run_id or new_run_id())
+    return record.model_dump(mode="json")
+
+
+class _Steps:
+    """Times each step into the run record and remembers which one is running."""
+
+    def __init__(self, record: RunRecord) -> None:
+        self.record = record
+        self.current = "refresh"
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        self.current = name
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.record.timings[name] = round(time.perf_counter() - started, 3)
+
+
+def run_refresh(settings: Settings, run_id: str) -> RunRecord:
+    started = time.perf_counter()
+    record = RunRecord(
+        run_id=run_id,
+        flow_run_id=flow_run.get_id(),
+        started_at=datetime.now(UTC),
+        data_dir=str(settings.root),
+        source=f"mirror:{settings.source_dir.expanduser().resolve()}" if settings.source_dir else "http",
+        catalogue=str(settings.catalogue),
+    )
+    record.save(settings.runs_dir)
+    step = _Steps(record)
+    try:
+        with step("fetch"):
+            cat = load_catalogue(settings.catalogue)
+            record.editions = [e.edition for e in cat.editions]
+            fetched = _fetch_all(cat, settings)
+            record.inputs = [f.as_record() for f in fetched]
+            record.missing = [
+                f"{f.edition} {f.kind.value} ({f.name}): {f.reason}" for f in fetched if f.status == "missing"
+            ]
+            _check_editions_usable(cat, fetched)
+        with step("parse"):
+            record.parse = _parse_all(cat, fetched, settings)
+        with step("dbt"):
+            build_db = _new_build_db(settings, run_id)
+            announce("dbt build: staging -> intermediate -> marts, with tests")
+            summary = dbt_build_task(settings, build_db)
+            record.dbt = summary.as_record()
+            announce(
+                f"dbt build: {summary.models} models, {summary.tests_passed} tests passed "
+                f"({summary.unit_tests} unit tests), {summary.tests_failed} failed"
+            )
+        with step("publish"):
+            published = publish_task(settings, build_db, record)
+            record.row_counts = published.row_counts
+            record.warehouse = str(published.warehouse)
+            shutil.rmtree(build_db.parent, ignore_errors=True)
+            announce(f"published {published.warehouse} and {len(published.row_counts)} marts as Parquet")
+        record.status = "success"
+    except Exception as exc:
+        record.status = "failed"
+        record.error = {
+            "step": exc.step if isinstance(exc, EtlError) else step.current,
+            "type": type(exc).__name__,
+            "message": str(exc),
+        }
+        raise
+    finally:
+        record.finished_at = record.finished_at or datetime.now(UTC)
+        record.timings["total"] = round(time.perf_counter() - started, 3)
+        record.save(settings.runs_dir)
+    return record
+
+
+def _fetch_all(cat: Catalogue, settings: Settings) -> list[FetchedFile]:
+    remove_stale_incoming(settings.releases_dir)
+    where = f"mirror {settings.source_dir}" if settings.source_dir else "the UN DESA site"
+    announce(
+        f"fetch: {sum(len(e.files) for e in cat.editions)} files of editions "
+        f"{', '.join(e.edition for e in cat.editions)} from {where}"
+    )
+    futures = [
+        fetch_task.submit(edition, spec.kind.value, settings) for edition in cat.editions for spec in edition.files
+    ]
+    results = [f.result() for f in futures]
+    for f in results:
+        if f.status == "missing":
+            announce(f"  {f.edition} {f.kind.value}: MISSING ({f.reason}); going on without it")
+        else:
+            note = "" if f.checksum == "verified" else ", checksum unverified (none in the catalogue)"
+            announce(f"  {f.edition} {f.kind.value}: {f.name} sha256 {f.sha256[:12] if f.sha256 else '?'}{note}")
+    return results
+
+
+def _check_editions_usable(cat: Catalogue, fetched: list[FetchedFile]) -> None:
+    """An edition needs its classification and, for each side, a totals workbook or the O-D table."""
+    have = {(f.edition, f.kind) for f in fetched if f.status == "fetched"}
+    for edition in cat.editions:
+
+        def has(kind: FileKind, ed: str = edition.edition) -> bool:
+            return (ed, kind) in have
+
+        problems = []
+        if not has(FileKind.CLASSIFICATION):
+            problems.append("no classification file")
+        if not (has(FileKind.DESTINATION) or has(FileKind.ORIGIN_DESTINATION)):
+            problems.append("neither a destination nor an origin-destination workbook (no immigrant totals)")
+        if not (has(FileKind.ORIGIN) or has(FileKind.ORIGIN_DESTINATION)):
+            problems.append("neither an origin nor an origin-destination workbook (no emigrant totals)")
+        if problems:
+            missing = [f.name for f in fetched if f.edition == edition.edition and f.status == "missing"]
+            raise FetchError(
+                f"edition {edition.edition} cannot be built: {'; '.join(problems)} (missing: {', '.join(missing)})"
+            )
+
+
+def _parse_all(cat: Catalogue, fetched: list[FetchedFile], settings: Settings) -> list[dict[str, Any]]:
+    outcomes = []
+    for f in fetched:
+        outcome = parse_task(f, cat.edition(f.edition), settings)
+        rows = ", ".join(f"{t} {n:,}" for t, n in outcome["rows"].items())
+        announce(f"parse: {f.edition} {f.kind.value}: {outcome['status']} ({rows}) {outcome['seconds']:.2f}s")
+        outcomes.append(outcome)
+    for removed in prune(settings.raw_dir, {e.edition for e in cat.editions}):
+        announce(f"parse: removed {removed}, an edition no longer in the catalogue")
+    return outcomes
+
+
+def _new_build_db(settings: Settings, run_id: str) -> Path:
+    """A fresh build folder for this run; leftovers of earlier (failed or killed) runs are removed."""
+    settings.build_dir.mkdir(parents=True, exist_ok=True)
+    for old in settings.build_dir.iterdir():
+        if old.is_dir() and old.name.startswith("run-"):
+            shutil.rmtree(old, ignore_errors=True)
+    run_dir = settings.build_dir / f"run-{run_id}"
+    run_dir.mkdir()
+    return run_dir / "warehouse.duckdb"

@@ -1,0 +1,74 @@
+"""The run record: one JSON file per refresh under `<data dir>/runs/`, whatever its outcome.
+
+It is what an engineer reads after the fact (inputs with checksums, what was missing, rows per
+table, checks, timings, the error) and the source of the `pipeline_runs` mart. It is written when
+the run starts and rewritten when it ends, each time atomically, so a killed run leaves a record
+that still says "running".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal["running", "success", "failed"]
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+
+
+class RunRecord(BaseModel):
+    run_id: str
+    flow_run_id: str | None = None
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: Status = "running"
+    data_dir: str
+    source: str
+    catalogue: str
+    editions: list[str] = Field(default_factory=list)
+    inputs: list[dict[str, Any]] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list)
+    parse: list[dict[str, Any]] = Field(default_factory=list)
+    dbt: dict[str, Any] = Field(default_factory=dict)
+    row_counts: dict[str, int] = Field(default_factory=dict)
+    timings: dict[str, float] = Field(default_factory=dict)
+    warehouse: str | None = None
+    error: dict[str, str] | None = None
+
+    def path(self, runs_dir: Path) -> Path:
+        return runs_dir / f"{self.run_id}.json"
+
+    def save(self, runs_dir: Path) -> Path:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        target = self.path(runs_dir)
+        tmp = target.with_suffix(".json.tmp")
+        tmp.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+        os.replace(tmp, target)
+        return target
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+def load_records(runs_dir: Path) -> list[RunRecord]:
+    """All readable run records, oldest first; an unreadable file is skipped, not fatal."""
+    records = []
+    if runs_dir.is_dir():
+        for path in sorted(runs_dir.glob("*.json")):
+            try:
+                records.append(RunRecord.model_validate(json.loads(path.read_text(encoding="utf-8"))))
+            except (ValueError, OSError):
+                continue
+    return sorted(records, key=lambda r: r.started_at)

@@ -1,0 +1,92 @@
+"""The one settings object: every path and knob the pipeline, the CLI and the app read.
+
+Values come from `MIGRATION_ETL_*` environment variables (or a `.env` file) so that a scheduled
+deployment, a CI job and a developer's shell configure the same thing the same way; CLI flags
+override them by constructing `Settings(data_dir=...)` explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+DEFAULT_CATALOGUE = PACKAGE_DIR / "releases.yaml"
+
+# A browser-like User-Agent: the UN site answers 403 to default HTTP client agents.
+BROWSER_USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0 Safari/537.36 migration-corridors-warehouse/0.1"
+)
+
+# Telemetry of every tool in the stack is off unless someone turns it on on purpose.
+TELEMETRY_OFF = {
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "GX_ANALYTICS_ENABLED": "false",
+    "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+}
+
+
+def disable_telemetry() -> None:
+    """Set the opt-out variables before dbt, Prefect or GX are imported and read them."""
+    for key, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(key, value)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MIGRATION_ETL_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Root of the warehouse's data directory.")
+    source_dir: Path | None = Field(
+        default=None, description="Local mirror of the release files; when unset, files are downloaded."
+    )
+    catalogue: Path = Field(default=DEFAULT_CATALOGUE, description="Release catalogue (YAML).")
+    dbt_project_dir: Path = Field(default=PROJECT_DIR / "dbt_project")
+    dbt_threads: int = Field(default=2, ge=1)
+    dbt_timeout_seconds: float = Field(default=1800.0, gt=0, description="Fail the build if dbt runs longer.")
+
+    http_timeout_seconds: float = Field(default=60.0, gt=0)
+    http_connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_attempts: int = Field(default=4, ge=1, description="Tries per file, including the first.")
+    http_backoff_seconds: float = Field(default=2.0, ge=0, description="First retry wait; doubles each time.")
+    http_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0, description="Refuse larger downloads.")
+    http_user_agent: str = BROWSER_USER_AGENT
+
+    @cached_property
+    def root(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.root / "releases"
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.root / "published"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.published_dir / "warehouse.duckdb"
+
+    @property
+    def marts_dir(self) -> Path:
+        return self.published_dir / "marts"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"

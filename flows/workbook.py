@@ -1,0 +1,345 @@
+"""Reading UN DESA workbooks by content, not by fixed positions.
+
+The release files move things between editions: the header row, the metadata columns (`Notes` vs
+`Coverage`, `Type of data` vs `Data type`), blank header cells, the order of the code column. So a
+sheet is located by name, its header row by what it says, each column by its label, and the year
+columns by their position inside each sex block, with the labels checked against the edition's
+reference years. Every problem is reported with the file, sheet, Excel row and column.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from python_calamine import CalamineWorkbook
+
+from flows.errors import ParseError
+
+Cell = Any
+
+# Placeholders the release notes define for "no number here"; anything else textual in a number
+# cell is an error. `..` not available, `…` likewise, `~` suppressed (under 5), `—` under half a
+# unit; an empty cell is a value the table does not give.
+PLACEHOLDERS = frozenset({"..", "…", "~", "—", ""})
+SEXES = ("total", "male", "female")
+HEADER_SCAN_ROWS = 40
+# Decompressed-size cap: a genuine release sheet is a few tens of MB at most.
+MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
+
+
+def column_letter(index: int) -> str:
+    """0-based column index to Excel letters (0 -> A, 27 -> AB)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def normalise_label(value: Cell) -> str:
+    return re.sub(r"\s+", " ", str(value)).strip().lower() if isinstance(value, str) else ""
+
+
+def clean_name(value: Cell) -> str:
+    """Drop the indentation and trailing footnote marks (`Curaçao*`) that names carry."""
+    text = re.sub(r"\s+", " ", str(value)).strip()
+    return text.rstrip("*").rstrip()
+
+
+def cell_text(value: Cell) -> str | None:
+    """A metadata cell (notes, data type) as text: footnote numbers arrive as floats (41.0)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return re.sub(r"\s+", " ", str(value)).strip() or None
+
+
+def name_key(value: Cell) -> str:
+    return clean_name(value).casefold()
+
+
+def as_year(value: Cell) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isfinite(value) and float(value).is_integer() and 1900 <= value <= 2100:
+            return int(value)
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\s*(19|20)\d\d(\.0)?\s*", value):
+        return int(float(value))
+    return None
+
+
+@dataclass(frozen=True)
+class YearBlock:
+    sex: str
+    columns: tuple[int, ...]
+    years: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Header:
+    row: int  # 0-based index of the label row
+    labels: tuple[str, ...]  # normalised label per column
+    blocks: tuple[YearBlock, ...]
+    data_start: int  # 0-based index of the first data row
+
+
+class Sheet:
+    """One worksheet's cells, indexed so that row i is Excel row i + 1 and column j is letter j."""
+
+    def __init__(self, path: Path, name: str, rows: list[list[Cell]]) -> None:
+        self.path = path
+        self.name = name
+        self.rows = rows
+
+    def error(self, problem: str, row: int | None = None, col: int | None = None, label: str = "") -> ParseError:
+        column = None
+        if col is not None:
+            column = column_letter(col) + (f" ({label})" if label else "")
+        return ParseError(self.path, problem, sheet=self.name, row=None if row is None else row + 1, column=column)
+
+    def cell(self, row: int, col: int) -> Cell:
+        values = self.rows[row]
+        return values[col] if col < len(values) else ""
+
+    def text_above(self, header_row: int, first: int, last: int, depth: int = 6) -> list[str]:
+        """Text cells in the rows just above the header, within a column range (block titles)."""
+        found = []
+        for r in range(max(0, header_row - depth), header_row):
+            for c in range(first, last + 1):
+                v = self.cell(r, c)
+                if isinstance(v, str) and v.strip():
+                    found.append(v.strip())
+        return found
+
+    def title(self, header_row: int) -> str:
+        return " ".join(str(v) for r in range(header_row) for v in self.rows[r] if isinstance(v, str) and v.strip())
+
+
+class Workbook:
+    """An open xlsx file; checks it is a sane zip before handing it to calamine."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        _check_container(path)
+        try:
+            self._book = CalamineWorkbook.from_path(str(path))
+        except Exception as exc:  # calamine raises its own error types for every kind of damage
+            raise ParseError(path, f"cannot be read as an xlsx workbook ({type(exc).__name__}: {exc})") from exc
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return list(self._book.sheet_names)
+
+    def sheet(self, name: str) -> Sheet:
+        wanted = name.strip().casefold()
+        match = next((s for s in self.sheet_names if s.strip().casefold() == wanted), None)
+        if match is None:
+            raise ParseError(self.path, f"no sheet '{name}' (the workbook has: {', '.join(self.sheet_names)})")
+        try:
+            rows = self._book.get_sheet_by_name(match).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise ParseError(self.path, f"cannot read the sheet ({type(exc).__name__}: {exc})", sheet=match) from exc
+        return Sheet(self.path, match, rows)
+
+
+def _check_container(path: Path) -> None:
+    """Refuse files that are not zips, are truncated, or would inflate past a sane size."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except zipfile.BadZipFile as exc:
+        with open(path, "rb") as fh:
+            head = fh.read(64).decode("latin-1", errors="replace").strip()
+        kind = "an HTML page" if head.lower().startswith(("<!doc", "<html")) else "truncated or not an xlsx file"
+        raise ParseError(path, f"not a readable xlsx workbook: {kind} ({exc})") from exc
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise ParseError(
+            path,
+            f"declares {total:,} bytes uncompressed, over the {MAX_UNCOMPRESSED_BYTES:,}-byte limit; "
+            "refused before inflating (possible zip bomb)",
+        )
+
+
+def find_header(
+    sheet: Sheet,
+    required: dict[str, Callable[[str], bool]],
+    expected_years: Sequence[int],
+    *,
+    blocks: int = 3,
+) -> tuple[Header, dict[str, int]]:
+    """Locate the header row by its labels and map each required role to its column.
+
+    The header is the first row (within the top rows) where every required role finds a column;
+    the years may sit on that row or on the next one (the 2019 two-row header).
+    """
+    labelled_without_years: int | None = None
+    for r in range(min(HEADER_SCAN_ROWS, len(sheet.rows))):
+        labels = tuple(normalise_label(v) for v in sheet.rows[r])
+        roles = _match_roles(labels, required)
+        if roles is None:
+            continue
+        year_row = r
+        year_cols = _year_columns(sheet.rows[r])
+        if not year_cols and r + 1 < len(sheet.rows):
+            year_row = r + 1
+            year_cols = _year_columns(sheet.rows[r + 1])
+        if not year_cols:
+            labelled_without_years = r
+            continue
+        year_blocks = _split_blocks(sheet, year_row, year_cols, expected_years, blocks)
+        return Header(r, labels, year_blocks, year_row + 1), roles
+    if labelled_without_years is not None:
+        raise sheet.error("found the header labels but no year columns beside them", row=labelled_without_years)
+    wanted = ", ".join(required)
+    raise sheet.error(f"no header row found in the first {HEADER_SCAN_ROWS} rows (looked for columns: {wanted})")
+
+
+def _match_roles(labels: Sequence[str], required: dict[str, Callable[[str], bool]]) -> dict[str, int] | None:
+    roles: dict[str, int] = {}
+    for role, matches in required.items():
+        col = next((i for i, label in enumerate(labels) if label and matches(label) and i not in roles.values()), None)
+        if col is None:
+            return None
+        roles[role] = col
+    return roles
+
+
+def optional_column(labels: Sequence[str], matches: Callable[[str], bool]) -> int | None:
+    return next((i for i, label in enumerate(labels) if label and matches(label)), None)
+
+
+def _year_columns(row: Sequence[Cell]) -> list[tuple[int, int]]:
+    return [(c, y) for c, v in enumerate(row) if (y := as_year(v)) is not None]
+
+
+def _split_blocks(
+    sheet: Sheet, year_row: int, year_cols: list[tuple[int, int]], expected: Sequence[int], n_blocks: int
+) -> tuple[YearBlock, ...]:
+    runs: list[list[tuple[int, int]]] = []
+    for col, year in year_cols:
+        if not runs or year <= runs[-1][-1][1] or col != runs[-1][-1][0] + 1:
+            runs.append([])
+        runs[-1].append((col, year))
+    if len(runs) != n_blocks:
+        raise sheet.error(
+            f"expected {n_blocks} blocks of year columns (both sexes, males, females), found {len(runs)}: "
+            + "; ".join(f"{column_letter(r[0][0])}-{column_letter(r[-1][0])} {[y for _, y in r]}" for r in runs),
+            row=year_row,
+        )
+    sexes = _block_sexes(sheet, year_row, runs) if n_blocks == 3 else ("total",)
+    result = []
+    for sex, run in zip(sexes, runs, strict=True):
+        years = tuple(y for _, y in run)
+        if list(years) != list(expected):
+            missing = [y for y in expected if y not in years]
+            extra = [y for y in years if y not in expected]
+            detail = []
+            if missing:
+                detail.append(f"missing {missing}")
+            if extra:
+                detail.append(f"unexpected {extra}")
+            if not detail:
+                detail.append("out of order")
+            raise sheet.error(
+                f"the {sex} block's year columns are {list(years)}; the edition's reference years are "
+                f"{list(expected)} ({', '.join(detail)})",
+                row=year_row,
+                col=run[0][0],
+            )
+        result.append(YearBlock(sex, tuple(c for c, _ in run), years))
+    return tuple(result)
+
+
+def _block_sexes(sheet: Sheet, year_row: int, runs: list[list[tuple[int, int]]]) -> tuple[str, ...]:
+    """Read which block is which sex from the block titles above the header, when there are any."""
+    found: list[str | None] = []
+    for run in runs:
+        texts = " ".join(sheet.text_above(year_row, run[0][0], run[-1][0])).lower()
+        if "female" in texts:
+            found.append("female")
+        elif re.search(r"\bmales?\b", texts):
+            found.append("male")
+        elif "both sexes" in texts:
+            found.append("total")
+        else:
+            found.append(None)
+    if all(f is None for f in found):
+        return SEXES
+    if sorted(f or "" for f in found) != sorted(SEXES):
+        raise sheet.error(
+            f"cannot tell the sex of each block of year columns from their titles (read {found})",
+            row=year_row,
+        )
+    return tuple(f for f in found if f is not None)
+
+
+def data_rows(sheet: Sheet, header: Header) -> Iterator[tuple[int, list[Cell]]]:
+    """Rows below the header that hold anything."""
+    for r in range(header.data_start, len(sheet.rows)):
+        row = sheet.rows[r]
+        if any(v != "" and v is not None for v in row):
+            yield r, row
+
+
+def location_code(sheet: Sheet, row: int, col: int, label: str) -> int | None:
+    """A location code cell: a whole number, or empty (a section heading row)."""
+    value = sheet.cell(row, col)
+    if value == "" or value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isfinite(value) and float(value).is_integer() and value >= 0:
+            return int(value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise sheet.error(f"location code {value!r} is not a whole number", row=row, col=col, label=label)
+
+
+def count_value(
+    sheet: Sheet, row: int, col: int, value: Cell, label: str, *, scale: float = 1.0
+) -> tuple[int | None, str | None]:
+    """A number cell as a whole count (or None with the placeholder seen); anything else is an error."""
+    if type(value) is float or type(value) is int:
+        number = float(value) * scale
+        if not math.isfinite(number):
+            raise sheet.error(f"value {value!r} is not a finite number", row=row, col=col, label=label)
+        rounded = round(number)
+        if scale == 1.0 and abs(number - rounded) > 1e-6:
+            raise sheet.error(f"value {value!r} is not a whole number of people", row=row, col=col, label=label)
+        return int(rounded), None
+    if isinstance(value, str):
+        text = value.strip()
+        if text in PLACEHOLDERS:
+            return None, text or "empty"
+        compact = text.replace(",", "").replace(" ", "").replace("\u00a0", "")
+        if re.fullmatch(r"-?\d+(\.\d+)?", compact):
+            return count_value(sheet, row, col, float(compact), label, scale=scale)
+        raise sheet.error(
+            f"text {value!r} where a number is expected (known placeholders: "
+            f"{', '.join(repr(p) for p in sorted(PLACEHOLDERS) if p)})",
+            row=row,
+            col=col,
+            label=label,
+        )
+    if value is None:
+        return None, "empty"
+    if isinstance(value, (bool, date, datetime, time, timedelta)):
+        raise sheet.error(
+            f"{type(value).__name__} value {value!r} where a number is expected", row=row, col=col, label=label
+        )
+    raise sheet.error(f"unexpected cell value {value!r}", row=row, col=col, label=label)
+
+
+def block_label(block: YearBlock, year: int) -> str:
+    return f"{year}, {'both sexes' if block.sex == 'total' else block.sex + 's'}"
