@@ -29,6 +29,7 @@ Cell = Any
 # unit; an empty cell is a value the table does not give.
 PLACEHOLDERS = frozenset({"..", "…", "~", "—", ""})
 SEXES = ("total", "male", "female")
+SEX_LABELS = {"total": "both sexes", "male": "males", "female": "females"}
 HEADER_SCAN_ROWS = 40
 # Decompressed-size cap: a genuine release sheet is a few tens of MB at most.
 MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
@@ -253,7 +254,7 @@ def _split_blocks(
             if not detail:
                 detail.append("out of order")
             raise sheet.error(
-                f"the {sex} block's year columns are {list(years)}; the edition's reference years are "
+                f"the {SEX_LABELS[sex]} block's year columns are {list(years)}; the edition's reference years are "
                 f"{list(expected)} ({', '.join(detail)})",
                 row=year_row,
                 col=run[0][0],
@@ -342,4 +343,4 @@ def count_value(
 
 
 def block_label(block: YearBlock, year: int) -> str:
-    return f"{year}, {'both sexes' if block.sex == 'total' else block.sex + 's'}"
+    return f"{year}, {SEX_LABELS[block.sex]}"

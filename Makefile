@@ -1,0 +1,21 @@
+# The whole stack in a few verbs. Everything runs through uv, from uv.lock.
+MIRROR ?= ../shared/data/undesa/mirror
+
+.PHONY: setup refresh test lint clean
+
+setup:            ## install the locked environment into .venv
+	uv sync --frozen
+
+refresh:          ## fetch, parse, build and publish the warehouse from the local mirror
+	uv run migration-etl run --source-dir $(MIRROR)
+
+test:             ## the full test suite (the same command CI runs)
+	uv run pytest
+
+lint:             ## ruff and mypy
+	uv run ruff check .
+	uv run ruff format --check flows tests
+	uv run mypy
+
+clean:            ## remove the data directory and dbt's artefacts (the release archive goes too)
+	rm -rf data dbt_project/target dbt_project/logs

@@ -1,0 +1,248 @@
+"""Fetching over HTTP from a local server (loopback only) and from a mirror folder."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from flows.catalogue import Catalogue, Edition
+from flows.errors import ChecksumMismatch, FetchError
+from flows.fetch import fetch_file
+from flows.settings import Settings
+from tests.workbooks import make_world, write_origin
+
+NAME = "undesa_pd_2020_ims_stock_by_sex_and_origin.xlsx"
+
+
+@dataclass
+class Script:
+    """What the server answers for the file, one entry per request (the last one repeats)."""
+
+    answers: list[str] = field(default_factory=lambda: ["ok"])
+    body: bytes = b""
+    requests: list[dict[str, str]] = field(default_factory=list)
+
+
+class Server(ThreadingHTTPServer):
+    script: Script
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: Server
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        script = self.server.script
+        script.requests.append(dict(self.headers))
+        answer = script.answers[min(len(script.requests) - 1, len(script.answers) - 1)]
+        body = script.body
+        if answer == "ok":
+            self._send(200, body)
+        elif answer == "html":
+            self._send(200, b"<!DOCTYPE html><html><body>Please enable JavaScript</body></html>", "text/html")
+        elif answer.isdigit():
+            self._send(int(answer), b"error page")
+        elif answer == "cut":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 3])
+            self.wfile.flush()
+            self.close_connection = True
+        elif answer == "slow":
+            time.sleep(1.5)
+            self._send(200, body)
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/octet-stream") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    httpd = Server(("127.0.0.1", 0), Handler)
+    httpd.script = Script(body=write_origin(make_world("2020"), tmp_path / NAME).read_bytes())
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def edition_for(server: Server, sha256: str | None) -> Edition:
+    host, port = server.server_address[:2]
+    cat = Catalogue.model_validate(
+        {
+            "base_url": f"http://{host!s}:{port}/files/",
+            "editions": [
+                {
+                    "edition": "2020",
+                    "title": "t",
+                    "years": [2020],
+                    "files": [
+                        {"kind": "origin", "name": NAME, "sha256": sha256},
+                        {"kind": "classification", "name": "c.xlsx"},
+                    ],
+                }
+            ],
+        }
+    )
+    return cat.editions[0]
+
+
+def settings_for(tmp_path: Path, **kw: object) -> Settings:
+    defaults: dict[str, object] = {"data_dir": tmp_path / "data", "http_backoff_seconds": 0.01, "http_attempts": 3}
+    return Settings(**{**defaults, **kw})  # type: ignore[arg-type]
+
+
+def fetch(server: Server, settings: Settings, sha256: str | None = "auto"):  # type: ignore[no-untyped-def]
+    expected = hashlib.sha256(server.script.body).hexdigest() if sha256 == "auto" else sha256
+    ed = edition_for(server, expected)
+    return fetch_file(ed, ed.files[0], settings)
+
+
+def archived_files(settings: Settings) -> list[Path]:
+    return sorted(p for p in settings.releases_dir.rglob("*") if p.is_file()) if settings.releases_dir.exists() else []
+
+
+def test_download_is_archived_by_checksum(server: Server, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    got = fetch(server, settings)
+    digest = hashlib.sha256(server.script.body).hexdigest()
+    assert got.status == "fetched" and got.checksum == "verified" and got.sha256 == digest
+    assert got.path == settings.releases_dir / "2020" / digest / NAME
+    assert got.path.read_bytes() == server.script.body
+    assert not got.path.stat().st_mode & 0o222, "archived files are read-only"
+    # a browser-like agent: the UN site refuses default client agents
+    assert server.script.requests[0]["User-Agent"].startswith("Mozilla/5.0")
+    again = fetch(server, settings)
+    assert again.path == got.path and not again.newly_archived
+
+
+def test_server_error_then_success_is_retried(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["500", "503", "ok"]
+    got = fetch(server, settings_for(tmp_path))
+    assert got.status == "fetched"
+    assert len(server.script.requests) == 3
+
+
+def test_server_errors_until_attempts_run_out(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["500"]
+    settings = settings_for(tmp_path)
+    with pytest.raises(
+        FetchError,
+        match=rf"{NAME}: download from http://127\.0\.0\.1:\d+/files/{NAME} failed after "
+        r"3 attempts: HTTP 500",
+    ):
+        fetch(server, settings)
+    assert len(server.script.requests) == 3
+    assert archived_files(settings) == []
+
+
+def test_forbidden_is_not_retried(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["403"]
+    settings = settings_for(tmp_path)
+    with pytest.raises(
+        FetchError, match=rf"{NAME}: HTTP 403 Forbidden from http://.*\(the server refused this client\)"
+    ):
+        fetch(server, settings)
+    assert len(server.script.requests) == 1
+    assert archived_files(settings) == []
+
+
+def test_wrong_checksum_is_refused_and_not_archived(server: Server, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    with pytest.raises(
+        ChecksumMismatch,
+        match=rf"{NAME}: sha256 [0-9a-f]{{64}} does not match the catalogue's "
+        r"0{64}; the file was not archived",
+    ):
+        fetch(server, settings, sha256="0" * 64)
+    assert archived_files(settings) == []
+
+
+def test_not_found_is_a_missing_file(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["404"]
+    got = fetch(server, settings_for(tmp_path))
+    assert got.status == "missing" and got.path is None
+    assert got.reason is not None and "HTTP 404" in got.reason
+
+
+def test_connection_cut_mid_download_leaves_no_partial_file(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["cut"]
+    settings = settings_for(tmp_path)
+    with pytest.raises(FetchError, match=r"failed after 3 attempts: connection cut mid-download"):
+        fetch(server, settings)
+    assert archived_files(settings) == []
+
+
+def test_connection_cut_then_complete(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["cut", "ok"]
+    got = fetch(server, settings_for(tmp_path))
+    assert got.status == "fetched" and got.path is not None
+    assert got.path.read_bytes() == server.script.body
+
+
+def test_timeout(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["slow"]
+    settings = settings_for(tmp_path, http_timeout_seconds=0.3, http_attempts=2)
+    with pytest.raises(FetchError, match=r"failed after 2 attempts: timed out"):
+        fetch(server, settings)
+
+
+def test_an_html_page_is_not_archived(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["html"]
+    settings = settings_for(tmp_path)
+    with pytest.raises(FetchError, match=rf"{NAME}: not an Excel workbook \(an HTML page"):
+        fetch(server, settings, sha256=None)
+    assert archived_files(settings) == []
+
+
+def test_size_cap(server: Server, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, http_max_bytes=1000)
+    with pytest.raises(FetchError, match=r"announces [\d,]+ bytes, over the 1,000-byte limit; refused"):
+        fetch(server, settings)
+    assert archived_files(settings) == []
+
+
+def test_mirror(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    body = write_origin(make_world("2020"), mirror / NAME).read_bytes()
+    settings = Settings(data_dir=tmp_path / "data", source_dir=mirror)
+    cat = Catalogue.model_validate(
+        {
+            "base_url": "http://127.0.0.1:9/",
+            "editions": [
+                {
+                    "edition": "2020",
+                    "title": "t",
+                    "years": [2020],
+                    "files": [
+                        {"kind": "origin", "name": NAME, "sha256": hashlib.sha256(body).hexdigest()},
+                        {"kind": "classification", "name": "absent.xlsx"},
+                    ],
+                }
+            ],
+        }
+    )
+    ed = cat.editions[0]
+    got = fetch_file(ed, ed.files[0], settings)
+    assert got.status == "fetched" and got.origin == f"mirror:{mirror / NAME}" and got.newly_archived
+    missing = fetch_file(ed, ed.files[1], settings)
+    assert missing.status == "missing" and missing.reason == f"not in the mirror {mirror}"
+    (mirror / NAME).write_bytes(body + b"tampered")
+    with pytest.raises(ChecksumMismatch):
+        fetch_file(ed, ed.files[0], settings)

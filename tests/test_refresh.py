@@ -1,0 +1,202 @@
+"""The refresh flow end to end on generated releases: real Prefect runs (test server), real dbt
+builds, a real DuckDB file. Covers what the mirror cannot: an edition whose origin-destination
+file exists in the 2024 layout, an edition with only that file, renamed countries, and a
+reconciliation failure."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from flows.errors import BuildError
+from flows.refresh import refresh
+from flows.settings import Settings
+from tests.conftest import sha256, write_catalogue
+from tests.workbooks import OTHER, YEARS, World, locate, make_world, official_names, set_cell, write_edition
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, World]]:
+    folder = tmp_path_factory.mktemp("release")
+    worlds = {ed: make_world(ed) for ed in ("2015", "2020", "2024")}
+    write_edition(worlds["2024"], folder)  # includes the origin-destination file, 2024 layout
+    write_edition(worlds["2020"], folder)
+    write_edition(worlds["2015"], folder, totals=False)  # the O-D table only
+    editions = {ed: dict(official_names(ed)) for ed in worlds}
+    editions["2015"]["destination"] = None
+    editions["2015"]["origin"] = None
+    catalogue = write_catalogue(folder / "catalogue.yaml", editions, YEARS)
+    return folder, catalogue, worlds
+
+
+@pytest.fixture(scope="module")
+def run(prefect_server: str, release: tuple[Path, Path, dict[str, World]], tmp_path_factory: pytest.TempPathFactory):
+    folder, catalogue, worlds = release
+    data = tmp_path_factory.mktemp("data")
+    record = refresh(source_dir=str(folder), data_dir=str(data), catalogue=str(catalogue))
+    return data, record, worlds
+
+
+def query(data: Path, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(data / "published" / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def test_run_succeeds_and_records_itself(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
+    data, record, _ = run
+    assert record["status"] == "success"
+    assert record["editions"] == ["2015", "2020", "2024"]
+    assert {p["status"] for p in record["parse"]} == {"parsed"}
+    assert record["dbt"]["tests_failed"] == 0 and record["dbt"]["tests_passed"] > 100
+    assert set(record["timings"]) == {"fetch", "parse", "dbt", "publish", "total"}
+    (runs,) = query(data, "select count(*), any_value(status) from marts.pipeline_runs")
+    assert runs == (1, "success")
+    assert (data / "runs" / f"{record['run_id']}.json").is_file()
+    assert not list((data / "build").glob("run-*")), "the build folder is cleared after publishing"
+
+
+def test_the_2024_origin_destination_file_is_ingested(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
+    data, _, worlds = run
+    w = worlds["2024"]
+    top = query(
+        data,
+        "select origin_code, destination_code, migrants, rank from marts.corridors "
+        "where release = '2024' and year = 2024 order by rank limit 1",
+    )
+    assert top == [(484, 840, w.stock(840, 484, 2024, "total"), 1)]
+    (count,) = query(data, "select count(*) from marts.corridors where release = '2024' and year = 2024")[0]
+    assert count == sum(1 for (d, o) in w.od if o != OTHER and w.stock(d, o, 2024, "total") > 0)
+
+
+def test_a_two_way_corridor(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
+    data, _, worlds = run
+    w = worlds["2020"]
+    kaz_to_rus, rus_to_kaz = w.stock(643, 398, 2020, "total"), w.stock(398, 643, 2020, "total")
+    row = query(
+        data,
+        "select a_to_b, b_to_a, total, asymmetry_index from marts.corridor_pairs "
+        "where release = '2020' and year = 2020 and country_a_code = 398 and country_b_code = 643",
+    )
+    assert row == [
+        (
+            kaz_to_rus,
+            rus_to_kaz,
+            kaz_to_rus + rus_to_kaz,
+            pytest.approx((kaz_to_rus - rus_to_kaz) / (kaz_to_rus + rus_to_kaz)),
+        )
+    ]
+    (reverse,) = query(
+        data,
+        "select reverse_migrants from marts.corridors where release = '2020' and year = 2020 "
+        "and origin_code = 398 and destination_code = 643",
+    )[0]
+    assert reverse == rus_to_kaz
+
+
+def test_names_follow_each_edition(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
+    data, _, _ = run
+    names = dict(
+        query(
+            data,
+            "select release, any_value(country_name) from marts.country_balance "
+            "where country_code = 792 group by release",
+        )
+    )
+    assert names == {"2015": "Turkey", "2020": "Turkey", "2024": "Türkiye"}
+    (usa,) = query(data, "select distinct destination_name from marts.corridors where destination_code = 840")
+    assert usa == ("United States of America",)
+
+
+def test_balance_from_official_totals_or_od_sums(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
+    data, _, worlds = run
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            data,
+            "select release, immigrants, emigrants, balance_index, source, population from marts.country_balance "
+            "where country_code = 398 and year = 2015",
+        )
+    }
+    for release, source in (("2020", "official_totals"), ("2024", "official_totals"), ("2015", "od_sums")):
+        w = worlds[release]
+        imm, emi = w.immigrants(398, 2015, "total"), w.emigrants(398, 2015, "total")
+        assert rows[release][:3] == (imm, emi, pytest.approx((imm - emi) / (imm + emi)))
+        assert rows[release][3] == source
+    assert rows["2015"][4] is None, "no destination workbook, so no population"
+    assert rows["2020"][4] > 0
+
+
+def test_partners_and_regions_add_up(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
+    data, _, worlds = run
+    bad = query(
+        data,
+        "select release, year, country_code, direction, sum(share) from marts.country_partners "
+        "group by all having abs(sum(share) - 1) > 1e-9",
+    )
+    assert bad == []
+    (other,) = query(
+        data,
+        "select partner_name, partner_is_country from marts.country_partners where release = '2020' "
+        "and year = 2020 and country_code = 398 and direction = 'from' and partner_code = 2003",
+    )
+    assert other == ("Other (origin unknown)", False)
+    w = worlds["2020"]
+    (total,) = query(data, "select sum(migrants) from marts.region_flows where release = '2020' and year = 2020")[0:1]
+    assert total[0] == sum(w.stock(d, o, 2020, "total") for (d, o) in w.od)
+
+
+def test_revisions_between_every_pair_of_editions(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
+    data, _, worlds = run
+    pairs = query(data, "select distinct release_from, release_to from marts.release_revisions order by all")
+    assert pairs == [("2015", "2020"), ("2015", "2024"), ("2020", "2024")]
+    (row,) = query(
+        data,
+        "select value_from, value_to, revision from marts.release_revisions where country_code = 398 "
+        "and year = 2020 and measure = 'immigrants' and release_from = '2020'",
+    )
+    before, after = worlds["2020"].immigrants(398, 2020, "total"), worlds["2024"].immigrants(398, 2020, "total")
+    assert row == (before, after, after - before)
+
+
+def test_parquet_copies_match_the_warehouse(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
+    data, record, _ = run
+    marts = data / "published" / "marts"
+    assert marts.is_symlink()
+    with duckdb.connect() as con:
+        for mart, rows in record["row_counts"].items():
+            (n,) = con.execute(f"select count(*) from read_parquet('{marts / (mart + '.parquet')}')").fetchone()
+            assert n == rows, mart
+
+
+def test_a_failed_reconciliation_stops_before_publish(
+    run: tuple[Path, dict[str, Any], dict[str, World]],
+    release: tuple[Path, Path, dict[str, World]],
+    tmp_path: Path,
+) -> None:
+    data, _, worlds = run
+    folder, catalogue, _ = release
+    broken = tmp_path / "release"
+    shutil.copytree(folder, broken)
+    dest = broken / official_names("2020")["destination"]
+    w = worlds["2020"]
+    set_cell(dest, "Table 1", locate(dest, "Table 1", "Kazakhstan", 2010), w.immigrants(398, 2010, "total") + 1)
+    published = data / "published" / "warehouse.duckdb"
+    before = sha256(published)
+    with pytest.raises(
+        BuildError,
+        match=r"dbt build failed: test assert_od_sums_match_destination_totals: "
+        r"1 failing rows",
+    ):
+        refresh(source_dir=str(broken), data_dir=str(data), catalogue=str(catalogue))
+    assert sha256(published) == before
+    records = sorted((data / "runs").glob("*.json"))
+    failed = Settings(data_dir=data)
+    assert failed.runs_dir == data.resolve() / "runs"
+    last = max(records, key=lambda p: p.stat().st_mtime).read_text()
+    assert '"status": "failed"' in last and '"step": "dbt build"' in last
