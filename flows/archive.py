@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from flows.durable import fsync
 from flows.errors import ChecksumMismatch, FetchError
 
 CHUNK = 1 << 20
@@ -83,7 +84,7 @@ class Incoming:
         final_dir.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, final)
         final.chmod(0o444)
-        _fsync_dir(final_dir)
+        fsync(final_dir)
         return Archived(final, self.sha256, self.size, newly_archived=True)
 
     def discard(self) -> None:
@@ -117,11 +118,3 @@ def remove_stale_incoming(releases_dir: Path) -> None:
     if releases_dir.exists():
         for leftover in releases_dir.glob(".incoming-*"):
             leftover.unlink(missing_ok=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

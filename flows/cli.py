@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,7 +35,10 @@ def _quiet_prefect_console(verbose: bool) -> None:
     still receives every log line through the API handler."""
     if not verbose:
         os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
-    handler = RichHandler(console=err, show_path=False, show_level=False, markup=False, log_time_format="%H:%M:%S")
+        if not os.environ.get("PREFECT_API_URL"):
+            # the temporary server's own shutdown chatter (cancelled flushes) is not the refresh's
+            os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    handler = RichHandler(console=console, show_path=False, show_level=False, markup=False, log_time_format="%H:%M:%S")
     steps = logging.getLogger("migration_etl")
     steps.handlers = [handler]
     steps.setLevel(logging.INFO)
@@ -60,6 +64,7 @@ def run(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show Prefect's and dbt's own logs.")] = False,
 ) -> None:
     """Refresh the warehouse: fetch, parse, dbt build, publish."""
+    started = time.perf_counter()
     disable_telemetry()
     _quiet_prefect_console(verbose)
     from flows.errors import EtlError
@@ -89,7 +94,7 @@ def run(
         raise typer.Exit(1) from None
     record_path = settings.runs_dir / f"{run_id}.json"
     record = RunRecord.model_validate_json(record_path.read_text(encoding="utf-8"))
-    _print_summary(record, settings, record_path)
+    _print_summary(record, settings, record_path, time.perf_counter() - started)
 
 
 def _print_unchanged(settings: Any) -> None:
@@ -99,21 +104,25 @@ def _print_unchanged(settings: Any) -> None:
         err.print("Nothing has been published yet.")
 
 
-def _print_summary(record: Any, settings: Any, record_path: Path) -> None:
-    console.rule(f"[bold green]Refresh {record.run_id} succeeded[/] in {record.timings.get('total', 0):.1f} s")
+def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -> None:
+    console.rule(
+        f"[bold green]Refresh {record.run_id} succeeded[/] in {wall:.1f} s "
+        f"(flow {record.timings.get('total', 0):.1f} s, the rest is start-up)"
+    )
     files = Table(title="Inputs", show_lines=False)
-    for col in ("edition", "kind", "file", "status", "sha256", "checksum"):
-        files.add_column(col)
+    for col in ("edition", "kind", "status", "sha256", "checksum"):
+        files.add_column(col, no_wrap=True)
+    files.add_column("file", overflow="fold")
     parsed = {(p["edition"], p["kind"]): p["status"] for p in record.parse}
     for i in record.inputs:
         status = i["status"] if i["status"] == "missing" else parsed.get((i["edition"], i["kind"]), i["status"])
         files.add_row(
             i["edition"],
             i["kind"],
-            i["name"],
             f"[yellow]{status}[/]" if status == "missing" else status,
             (i["sha256"] or "")[:12],
             i["checksum"] or "",
+            i["name"],
         )
     console.print(files)
     for line in record.missing:

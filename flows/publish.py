@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.durable import fsync
 from flows.errors import PublishError
 from flows.run_record import RunRecord, load_records
 from flows.settings import Settings
@@ -91,15 +92,15 @@ def _publish(settings: Settings, build_db: Path, record: RunRecord) -> Published
             row = con.execute(f'select count(*) from {MARTS_SCHEMA}."{mart}"').fetchone()
             counts[mart] = int(row[0]) if row else 0
             con.execute(
-                f"copy (select * from {MARTS_SCHEMA}.\"{mart}\") to '{stage / (mart + '.parquet')}' "
+                f"copy (select * from {MARTS_SCHEMA}.\"{mart}\") to '{_sql_literal(stage / (mart + '.parquet'))}' "
                 "(format parquet, compression zstd)"
             )
         con.execute("checkpoint")
     if build_db.with_name(build_db.name + ".wal").exists():
         raise PublishError(f"{build_db} still has a write-ahead log after checkpoint; not publishing it")
-    _fsync(build_db)
+    fsync(build_db)
     os.replace(build_db, settings.warehouse_path)
-    _fsync(settings.published_dir)
+    fsync(settings.published_dir)
     _swap_marts_link(settings.marts_dir, stage)
     _remove_old_versions(settings.published_dir, keep=stage.name)
     record.finished_at = finished
@@ -140,6 +141,10 @@ def _write_pipeline_runs(
     con.executemany(f"insert into {MARTS_SCHEMA}.pipeline_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
+def _sql_literal(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 def _swap_marts_link(link: Path, target: Path) -> None:
     if link.exists() and not link.is_symlink():
         shutil.rmtree(link)  # a plain folder from an older layout
@@ -148,18 +153,10 @@ def _swap_marts_link(link: Path, target: Path) -> None:
         tmp.unlink()
     tmp.symlink_to(target.name)
     os.replace(tmp, link)
-    _fsync(link.parent)
+    fsync(link.parent)
 
 
 def _remove_old_versions(published_dir: Path, keep: str) -> None:
     for old in published_dir.glob(f"{VERSIONED_PREFIX}*"):
         if old.name != keep and old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -172,10 +172,11 @@ def _fetch_all(cat: Catalogue, settings: Settings) -> list[FetchedFile]:
     results = [f.result() for f in futures]
     for f in results:
         if f.status == "missing":
-            announce(f"  {f.edition} {f.kind.value}: MISSING ({f.reason}); going on without it")
+            announce(f"fetch: {f.edition} {f.kind.value}: MISSING, {f.reason}; going on without it")
         else:
-            note = "" if f.checksum == "verified" else ", checksum unverified (none in the catalogue)"
-            announce(f"  {f.edition} {f.kind.value}: {f.name} sha256 {f.sha256[:12] if f.sha256 else '?'}{note}")
+            check = "checksum verified" if f.checksum == "verified" else "no checksum in the catalogue"
+            new = "archived" if f.newly_archived else "already archived"
+            announce(f"fetch: {f.edition} {f.kind.value}: sha256 {(f.sha256 or '')[:12]}, {check}, {new}")
     return results
 
 

@@ -190,7 +190,7 @@ def test_a_failed_reconciliation_stops_before_publish(
     before = sha256(published)
     with pytest.raises(
         BuildError,
-        match=r"dbt build failed: test assert_od_sums_match_destination_totals: "
+        match=r"dbt build failed: test od_sums_match_destination_totals: "
         r"1 failing rows",
     ):
         refresh(source_dir=str(broken), data_dir=str(data), catalogue=str(catalogue))

@@ -124,10 +124,10 @@ def test_world_totals_and_reconciliation(data: Path) -> None:
     record = json.loads(max((data / "runs").glob("*.json")).read_text())
     assert record["dbt"]["tests_failed"] == 0
     results = json.loads((data / "build" / "dbt_target" / "run_results.json").read_text())["results"]
-    reconciliation = {r["unique_id"].split(".")[2]: r["status"] for r in results if "assert_od_sums" in r["unique_id"]}
+    reconciliation = {r["unique_id"].split(".")[2]: r["status"] for r in results if ".od_sums_match_" in r["unique_id"]}
     assert reconciliation == {
-        "assert_od_sums_match_destination_totals": "pass",
-        "assert_od_sums_match_origin_totals": "pass",
+        "od_sums_match_destination_totals": "pass",
+        "od_sums_match_origin_totals": "pass",
     }
 
 

@@ -1,24 +1,26 @@
--- Reconciliation: for every edition that has both an origin-destination file and a destination
--- workbook, each destination country's O-D row sum (origin "Other" included) equals its official
--- destination total, for every year and sex. Returns the rows that disagree.
-{{ config(severity='error') }}
+{#- Reconciliation of an official totals table (destination or origin workbook) with the
+    origin-destination table: for every edition that has both, each country's O-D sum for every
+    year and sex equals its official total. Applied in yml to the two staging totals models.
+    A placeholder ('..') in the official table leaves nothing to reconcile against; a country the
+    official table lacks, or a number the O-D rows do not add up to, is a failing row. -#}
+{% test reconciles_with_od_sums(model, od_sum_column) %}
 
 with editions as (
     select distinct release from {{ ref('stg_undesa__od_stocks') }}
     intersect
-    select distinct release from {{ ref('stg_undesa__destination_totals') }}
+    select distinct release from {{ model }}
 ),
 
 official as (
     select release, year, sex, location_code as country_code, migrants as official_total
-    from {{ ref('stg_undesa__destination_totals') }}
+    from {{ model }}
     where is_country and release in (select release from editions)
 ),
 
 od as (
-    select release, year, sex, country_code, od_immigrants as od_sum
+    select release, year, sex, country_code, {{ od_sum_column }} as od_sum
     from {{ ref('int_od_totals_aggregated') }}
-    where od_immigrants is not null and release in (select release from editions)
+    where {{ od_sum_column }} is not null and release in (select release from editions)
 )
 
 select
@@ -35,7 +37,7 @@ full outer join od
     and official.year = od.year
     and official.sex = od.sex
     and official.country_code = od.country_code
--- a placeholder ('..') in the official table leaves nothing to reconcile against; a country missing
--- from the official table, or a number there that the O-D rows do not add up to, is a failure
 where (official.country_code is null and od.od_sum <> 0)
    or (official.official_total is not null and coalesce(od.od_sum, 0) <> official.official_total)
+
+{% endtest %}
