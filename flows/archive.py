@@ -80,6 +80,8 @@ class Incoming:
         final = final_dir / self.name
         if final.exists():
             self.path.unlink()
+            if sha256_of(final) != self.sha256:
+                raise FetchError(f"{final}: the archived copy no longer matches its sha256; the archive is damaged")
             return Archived(final, self.sha256, self.size, newly_archived=False)
         final_dir.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, final)
@@ -111,6 +113,29 @@ def sha256_of(path: Path) -> str:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()
+
+
+def git_blob_of(path: Path) -> str:
+    """The id git gives the file's bytes, for files whose only published reference is a git blob."""
+    h = hashlib.sha1(f"blob {path.stat().st_size}\0".encode(), usedforsecurity=False)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def find_archived(edition_dir: Path, name: str, sha256: str | None = None) -> Archived | None:
+    """The archived copy of a file: the one with the given sha256, else the most recently archived."""
+    if not edition_dir.is_dir():
+        return None
+    copies = [p for p in edition_dir.glob(f"*/{name}") if sha256 is None or p.parent.name == sha256]
+    if not copies:
+        return None
+    newest = max(copies, key=lambda p: p.stat().st_mtime)
+    digest = sha256_of(newest)
+    if digest != newest.parent.name:
+        raise FetchError(f"{newest}: the archived copy no longer matches its sha256; the archive is damaged")
+    return Archived(newest, digest, newest.stat().st_size, newly_archived=False)
 
 
 def remove_stale_incoming(releases_dir: Path) -> None:

@@ -10,7 +10,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from flows.errors import CatalogueError
 
@@ -27,14 +27,20 @@ class ReleaseFile(BaseModel):
     name: str = Field(description="Official file name; also the name it is archived and mirrored under.")
     url: str | None = Field(default=None, description="Download address; defaults to base_url + name.")
     sha256: str | None = Field(default=None, description="Expected SHA-256; enforced when given.")
+    git_blob: str | None = Field(
+        default=None,
+        description="Git blob id of the official bytes, where only that is known: a file that differs "
+        "is used but recorded as not the official file.",
+    )
 
-    @field_validator("sha256")
+    @field_validator("sha256", "git_blob")
     @classmethod
-    def _hex(cls, value: str | None) -> str | None:
+    def _hex(cls, value: str | None, info: ValidationInfo) -> str | None:
+        length = 64 if info.field_name == "sha256" else 40
         if value is not None:
             value = value.lower()
-            if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-                raise ValueError("sha256 must be 64 hexadecimal characters")
+            if len(value) != length or any(c not in "0123456789abcdef" for c in value):
+                raise ValueError(f"{info.field_name} must be {length} hexadecimal characters")
         return value
 
     @field_validator("name")

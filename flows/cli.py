@@ -127,6 +127,8 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
     console.print(files)
     for line in record.missing:
         console.print(f"[yellow]missing:[/] {line}")
+    for line in record.warnings:
+        console.print(f"[yellow]warning:[/] {line}")
     marts = Table(title="Marts (schema marts)")
     marts.add_column("mart")
     marts.add_column("rows", justify="right")

@@ -1,19 +1,22 @@
 """Fetch each catalogued file from a local mirror or over HTTP into the immutable archive.
 
-A file an edition does not have (absent from the mirror, or HTTP 404/410) is reported as missing
-rather than failing the run: the refresh goes on with what exists and the run record says what was
-missing. Anything else that goes wrong (refused, unreachable after retries, too large, not a
-workbook, wrong checksum) fails the run before anything is parsed.
+A file the source does not have (absent from the mirror, HTTP 404/410) is taken from the archive
+when an earlier run stored it, so a file withdrawn upstream never silently empties marts that were
+built from it; only a file that was never obtained is reported as missing, and the refresh goes on
+with what exists. Anything else that goes wrong (refused, unreachable after retries, too large,
+not a workbook, wrong checksum) fails the run before anything is parsed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
 import httpx
 from tenacity import (
+    RetryCallState,
     RetryError,
     Retrying,
     retry_if_exception,
@@ -21,12 +24,17 @@ from tenacity import (
     wait_exponential,
 )
 
-from flows.archive import CHUNK, Archived, incoming
+from flows.archive import CHUNK, Archived, find_archived, git_blob_of, incoming
 from flows.catalogue import Edition, FileKind, ReleaseFile
 from flows.errors import FetchError
 from flows.settings import Settings
 
 MISSING_STATUSES = {404, 410}
+MAX_RETRY_AFTER_SECONDS = 300
+# Errors no retry can fix: the URL itself is wrong.
+PERMANENT_TRANSPORT_ERRORS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+
+Checksum = Literal["verified", "unverified", "not-official"]
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,10 @@ class FetchedFile:
     path: Path | None = None
     sha256: str | None = None
     size: int | None = None
-    checksum: Literal["verified", "unverified"] | None = None
+    checksum: Checksum | None = None
     newly_archived: bool = False
-    reason: str | None = None
+    reason: str | None = None  # why it is missing, or why an archived copy stands in
+    note: str | None = None  # what the identity check found
 
     def as_record(self) -> dict[str, object]:
         return {
@@ -58,15 +67,17 @@ class FetchedFile:
             "archived_path": str(self.path) if self.path else None,
             "newly_archived": self.newly_archived,
             "reason": self.reason,
+            "note": self.note,
         }
 
 
 class _Retryable(Exception):
     """An HTTP answer worth asking again for (server error, rate limit)."""
 
-    def __init__(self, status: int, url: str) -> None:
+    def __init__(self, status: int, url: str, retry_after: float | None) -> None:
         super().__init__(f"HTTP {status} from {url}")
         self.status = status
+        self.retry_after = retry_after
 
 
 def fetch_file(edition: Edition, spec: ReleaseFile, settings: Settings) -> FetchedFile:
@@ -78,15 +89,14 @@ def fetch_file(edition: Edition, spec: ReleaseFile, settings: Settings) -> Fetch
 def fetch_from_mirror(edition: Edition, spec: ReleaseFile, settings: Settings) -> FetchedFile:
     assert settings.source_dir is not None
     source = settings.source_dir.expanduser().resolve() / spec.name
-    origin = f"mirror:{source}"
     if not source.is_file():
-        return _missing(edition, spec, origin, f"not in the mirror {source.parent}")
+        return _not_at_source(edition, spec, settings, f"mirror:{source}", f"not in the mirror {source.parent}")
     with incoming(settings.releases_dir, spec.name, settings.http_max_bytes) as inc, open(source, "rb") as fh:
         while chunk := fh.read(CHUNK):
             inc.write(chunk)
         inc.check(spec.sha256)
         archived = inc.finish(settings.releases_dir / edition.edition)
-    return _fetched(edition, spec, origin, archived)
+    return _fetched(edition, spec, f"mirror:{source}", archived)
 
 
 def fetch_over_http(edition: Edition, spec: ReleaseFile, settings: Settings) -> FetchedFile:
@@ -94,10 +104,23 @@ def fetch_over_http(edition: Edition, spec: ReleaseFile, settings: Settings) -> 
     url = spec.url
     timeout = httpx.Timeout(settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds)
     headers = {"User-Agent": settings.http_user_agent, "Accept": "*/*"}
+    backoff = wait_exponential(multiplier=settings.http_backoff_seconds, max=60)
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return max(backoff(state), min(exc.retry_after, MAX_RETRY_AFTER_SECONDS))
+        return backoff(state)
+
     retrying = Retrying(
         stop=stop_after_attempt(settings.http_attempts),
-        wait=wait_exponential(multiplier=settings.http_backoff_seconds, max=60),
-        retry=retry_if_exception(lambda e: isinstance(e, (_Retryable, httpx.TransportError))),
+        wait=wait,
+        retry=retry_if_exception(
+            lambda e: (
+                isinstance(e, _Retryable)
+                or (isinstance(e, httpx.TransportError) and not isinstance(e, PERMANENT_TRANSPORT_ERRORS))
+            )
+        ),
         reraise=False,
     )
     with httpx.Client(headers=headers, timeout=timeout, follow_redirects=True) as client:
@@ -110,6 +133,8 @@ def fetch_over_http(edition: Edition, spec: ReleaseFile, settings: Settings) -> 
             raise FetchError(
                 f"{spec.name}: download from {url} failed after {settings.http_attempts} attempts: {_describe(last)}"
             ) from last
+        except PERMANENT_TRANSPORT_ERRORS as exc:
+            raise FetchError(f"{spec.name}: cannot download from {url}: {_describe(exc)}") from exc
     return result
 
 
@@ -119,9 +144,9 @@ def _download_once(
     with client.stream("GET", url) as response:
         status = response.status_code
         if status in MISSING_STATUSES:
-            return _missing(edition, spec, url, f"HTTP {status} from {url}")
+            return _not_at_source(edition, spec, settings, url, f"HTTP {status} from {url}")
         if status == 429 or status >= 500:
-            raise _Retryable(status, url)
+            raise _Retryable(status, url, _retry_after(response.headers.get("retry-after")))
         if status >= 400:
             raise FetchError(
                 f"{spec.name}: HTTP {status} {response.reason_phrase} from {url}"
@@ -141,7 +166,10 @@ def _download_once(
     return _fetched(edition, spec, url, archived)
 
 
-def _fetched(edition: Edition, spec: ReleaseFile, origin: str, archived: Archived) -> FetchedFile:
+def _fetched(
+    edition: Edition, spec: ReleaseFile, origin: str, archived: Archived, reason: str | None = None
+) -> FetchedFile:
+    checksum, note = _identity(spec, archived)
     return FetchedFile(
         edition=edition.edition,
         kind=spec.kind,
@@ -151,15 +179,47 @@ def _fetched(edition: Edition, spec: ReleaseFile, origin: str, archived: Archive
         path=archived.path,
         sha256=archived.sha256,
         size=archived.size,
-        checksum="verified" if spec.sha256 else "unverified",
+        checksum=checksum,
         newly_archived=archived.newly_archived,
+        reason=reason,
+        note=note,
     )
 
 
-def _missing(edition: Edition, spec: ReleaseFile, origin: str, reason: str) -> FetchedFile:
-    return FetchedFile(
-        edition=edition.edition, kind=spec.kind, name=spec.name, status="missing", origin=origin, reason=reason
+def _identity(spec: ReleaseFile, archived: Archived) -> tuple[Checksum, str | None]:
+    if spec.sha256:
+        return "verified", None  # enforced before archiving
+    if spec.git_blob:
+        blob = git_blob_of(archived.path)
+        if blob == spec.git_blob:
+            return "verified", "matches the official file's git blob"
+        return "not-official", f"differs from the official file (git blob {blob[:12]}, official {spec.git_blob[:12]})"
+    return "unverified", None
+
+
+def _not_at_source(edition: Edition, spec: ReleaseFile, settings: Settings, origin: str, reason: str) -> FetchedFile:
+    archived = find_archived(settings.releases_dir / edition.edition, spec.name, spec.sha256)
+    if archived is None:
+        return FetchedFile(
+            edition=edition.edition, kind=spec.kind, name=spec.name, status="missing", origin=origin, reason=reason
+        )
+    stored = datetime.fromtimestamp(archived.path.stat().st_mtime, UTC)
+    return _fetched(
+        edition,
+        spec,
+        f"archive:{archived.path}",
+        archived,
+        reason=f"{reason}; using the copy archived on {stored:%Y-%m-%d %H:%M} UTC",
     )
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: fall back to the exponential backoff
 
 
 def _describe(exc: BaseException | None) -> str:

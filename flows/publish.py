@@ -1,18 +1,21 @@
-"""Publish a finished build: the only writer of `<data dir>/published/`.
+"""Publish a finished build: the only writer of what consumers read.
 
 Readers hold read-only connections to `published/warehouse.duckdb`, and DuckDB lets a file have
-one writer or many readers, never both, so nothing ever opens the published file for writing.
-The build database is completed elsewhere (run history added, checkpointed, closed), then moved
-over the published file with one atomic rename: a reader sees the old warehouse or the new one,
-never half of each, and a failure at any point before the rename leaves the old one untouched.
-The Parquet copies of the marts are written to a new folder and switched in with an atomic
-symlink swap, so they too change all at once.
+one writer or many readers, never both, so nothing ever opens a published file for writing. A
+publish assembles a complete new version beside the old ones (`published-versions/<run id>/`: the
+database, with the run history added and checkpointed, and the Parquet copies of the marts), then
+switches `published` to it with one atomic symlink replacement (`os.replace`). A reader sees the
+old version or the new one, never a mix of database and Parquet from different runs; a failure or
+a kill at any point before the switch leaves the old version published and untouched. The
+previous version is kept after the switch, so a reader half-way through its Parquet files is not
+cut off; older ones are removed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -27,7 +30,9 @@ from flows.run_record import RunRecord, load_records
 from flows.settings import Settings
 
 MARTS_SCHEMA = "marts"
-VERSIONED_PREFIX = ".marts-"
+PARTIAL_PREFIX = ".partial-"
+KEEP_VERSIONS = 2  # the published one and the one before it
+logger = logging.getLogger(__name__)
 
 PIPELINE_RUNS_DDL = f"""
 create or replace table {MARTS_SCHEMA}.pipeline_runs (
@@ -40,6 +45,7 @@ create or replace table {MARTS_SCHEMA}.pipeline_runs (
     source varchar,
     input_files json,
     missing_files varchar[],
+    warnings varchar[],
     rows_per_table json,
     checks_passed integer,
     checks_failed integer,
@@ -53,29 +59,35 @@ create or replace table {MARTS_SCHEMA}.pipeline_runs (
 class Published:
     warehouse: Path
     marts_dir: Path
+    version: str
     row_counts: dict[str, int]
 
 
 def publish(settings: Settings, build_db: Path, record: RunRecord) -> Published:
+    partial = settings.versions_dir / f"{PARTIAL_PREFIX}{record.run_id}"
+    version_dir = settings.versions_dir / record.run_id
     try:
-        return _publish(settings, build_db, record)
-    except PublishError:
-        raise
-    except OSError as exc:
+        counts, finished = _assemble(settings, build_db, record, partial, version_dir)
+        _switch(settings.published_dir, version_dir)
+    except (OSError, duckdb.Error, PublishError) as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(version_dir, ignore_errors=True)  # complete but never published
+        detail = f"{exc.strerror} ({exc.filename})" if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise PublishError(
-            f"could not publish to {settings.published_dir}: {exc.strerror or exc} "
-            f"({exc.filename or ''}); the previously published warehouse is unchanged"
+            f"could not publish to {settings.published_dir}: {detail}; the previously published warehouse is unchanged"
         ) from exc
-    except duckdb.Error as exc:
-        raise PublishError(f"could not finish the build database {build_db}: {exc}") from exc
+    record.finished_at = finished
+    _remove_old_versions(settings.versions_dir, keep=version_dir.name)
+    return Published(settings.warehouse_path, settings.marts_dir, version_dir.name, counts)
 
 
-def _publish(settings: Settings, build_db: Path, record: RunRecord) -> Published:
-    settings.published_dir.mkdir(parents=True, exist_ok=True)
-    stage = settings.published_dir / f"{VERSIONED_PREFIX}{record.run_id}"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir()
+def _assemble(
+    settings: Settings, build_db: Path, record: RunRecord, partial: Path, version_dir: Path
+) -> tuple[dict[str, int], datetime]:
+    """A complete version folder beside the published one; nothing readers see changes."""
+    if partial.exists():
+        shutil.rmtree(partial)
+    (partial / "marts").mkdir(parents=True)
     finished = datetime.now(UTC)
     with duckdb.connect(str(build_db)) as con:
         _write_pipeline_runs(con, settings, record, finished)
@@ -91,20 +103,44 @@ def _publish(settings: Settings, build_db: Path, record: RunRecord) -> Published
         for mart in marts:
             row = con.execute(f'select count(*) from {MARTS_SCHEMA}."{mart}"').fetchone()
             counts[mart] = int(row[0]) if row else 0
-            con.execute(
-                f"copy (select * from {MARTS_SCHEMA}.\"{mart}\") to '{_sql_literal(stage / (mart + '.parquet'))}' "
-                "(format parquet, compression zstd)"
-            )
+            target = _sql_literal(partial / "marts" / f"{mart}.parquet")
+            con.execute(f"copy {MARTS_SCHEMA}.\"{mart}\" to '{target}' (format parquet, compression zstd)")
         con.execute("checkpoint")
     if build_db.with_name(build_db.name + ".wal").exists():
-        raise PublishError(f"{build_db} still has a write-ahead log after checkpoint; not publishing it")
+        raise PublishError(f"{build_db} still has a write-ahead log after checkpoint")
     fsync(build_db)
-    os.replace(build_db, settings.warehouse_path)
-    fsync(settings.published_dir)
-    _swap_marts_link(settings.marts_dir, stage)
-    _remove_old_versions(settings.published_dir, keep=stage.name)
-    record.finished_at = finished
-    return Published(settings.warehouse_path, settings.marts_dir, counts)
+    os.replace(build_db, partial / "warehouse.duckdb")
+    os.replace(partial, version_dir)
+    fsync(settings.versions_dir)
+    return counts, finished
+
+
+def _switch(link: Path, version_dir: Path) -> None:
+    """Point `published` at the new version in one atomic step."""
+    if link.exists() and not link.is_symlink():
+        # a plain folder from before versioned publishing: keep it as a version, then link
+        os.replace(link, version_dir.parent / f"legacy-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+    tmp = link.with_name(f".{link.name}-{version_dir.name}")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    tmp.symlink_to(os.path.relpath(version_dir, link.parent))
+    os.replace(tmp, link)
+    fsync(link.parent)
+
+
+def _remove_old_versions(versions_dir: Path, keep: str) -> None:
+    """Keep the published version and the one before it; remove the rest and any partial ones."""
+    versions = sorted(
+        (p for p in versions_dir.iterdir() if p.is_dir() and not p.name.startswith(PARTIAL_PREFIX)),
+        key=lambda p: p.stat().st_mtime,
+    )
+    keep_names = {keep} | {p.name for p in versions[-KEEP_VERSIONS:]}
+    for old in versions_dir.iterdir():
+        if old.name not in keep_names and old.is_dir():
+            try:
+                shutil.rmtree(old)
+            except OSError as exc:  # a leftover costs disk, never correctness
+                logger.warning("could not remove old published version %s: %s", old, exc)
 
 
 def _write_pipeline_runs(
@@ -131,6 +167,7 @@ def _write_pipeline_runs(
                     ]
                 ),
                 r.missing,
+                r.warnings,
                 json.dumps(r.row_counts),
                 r.dbt.get("tests_passed"),
                 r.dbt.get("tests_failed"),
@@ -138,25 +175,10 @@ def _write_pipeline_runs(
                 (r.error or {}).get("message"),
             )
         )
-    con.executemany(f"insert into {MARTS_SCHEMA}.pipeline_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany(
+        f"insert into {MARTS_SCHEMA}.pipeline_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+    )
 
 
 def _sql_literal(path: Path) -> str:
     return str(path).replace("'", "''")
-
-
-def _swap_marts_link(link: Path, target: Path) -> None:
-    if link.exists() and not link.is_symlink():
-        shutil.rmtree(link)  # a plain folder from an older layout
-    tmp = link.with_name(f".{link.name}-link-{target.name}")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    tmp.symlink_to(target.name)
-    os.replace(tmp, link)
-    fsync(link.parent)
-
-
-def _remove_old_versions(published_dir: Path, keep: str) -> None:
-    for old in published_dir.glob(f"{VERSIONED_PREFIX}*"):
-        if old.name != keep and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)

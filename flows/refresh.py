@@ -125,6 +125,13 @@ def run_refresh(settings: Settings, run_id: str) -> RunRecord:
             record.missing = [
                 f"{f.edition} {f.kind.value} ({f.name}): {f.reason}" for f in fetched if f.status == "missing"
             ]
+            record.warnings = [
+                f"{f.edition} {f.kind.value} ({f.name}): {text}"
+                for f in fetched
+                if f.status == "fetched"
+                for text in (f.reason, f.note if f.checksum == "not-official" else None)
+                if text
+            ]
             _check_editions_usable(cat, fetched)
         with step("parse"):
             record.parse = _parse_all(cat, fetched, settings)
@@ -142,7 +149,10 @@ def run_refresh(settings: Settings, run_id: str) -> RunRecord:
             record.row_counts = published.row_counts
             record.warehouse = str(published.warehouse)
             shutil.rmtree(build_db.parent, ignore_errors=True)
-            announce(f"published {published.warehouse} and {len(published.row_counts)} marts as Parquet")
+            announce(
+                f"published version {published.version}: {published.warehouse} and "
+                f"{len(published.row_counts)} marts as Parquet"
+            )
         record.status = "success"
     except Exception as exc:
         record.status = "failed"
@@ -174,9 +184,14 @@ def _fetch_all(cat: Catalogue, settings: Settings) -> list[FetchedFile]:
         if f.status == "missing":
             announce(f"fetch: {f.edition} {f.kind.value}: MISSING, {f.reason}; going on without it")
         else:
-            check = "checksum verified" if f.checksum == "verified" else "no checksum in the catalogue"
+            check = {
+                "verified": "checksum verified",
+                "unverified": "no checksum in the catalogue",
+                "not-official": f"NOT THE OFFICIAL FILE: {f.note}",
+            }[f.checksum or "unverified"]
             new = "archived" if f.newly_archived else "already archived"
-            announce(f"fetch: {f.edition} {f.kind.value}: sha256 {(f.sha256 or '')[:12]}, {check}, {new}")
+            stand_in = f" ({f.reason})" if f.reason else ""
+            announce(f"fetch: {f.edition} {f.kind.value}: sha256 {(f.sha256 or '')[:12]}, {check}, {new}{stand_in}")
     return results
 
 

@@ -37,6 +37,7 @@ class RunRecord(BaseModel):
     editions: list[str] = Field(default_factory=list)
     inputs: list[dict[str, Any]] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
     parse: list[dict[str, Any]] = Field(default_factory=list)
     dbt: dict[str, Any] = Field(default_factory=dict)
     row_counts: dict[str, int] = Field(default_factory=dict)

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
         return self.root / "published"
 
     @property
+    def versions_dir(self) -> Path:
+        """Complete published versions; `published` is a symlink to one of them."""
+        return self.root / "published-versions"
+
+    @property
     def warehouse_path(self) -> Path:
         return self.published_dir / "warehouse.duckdb"
 

@@ -31,6 +31,7 @@ PLACEHOLDERS = frozenset({"..", "…", "~", "—", ""})
 SEXES = ("total", "male", "female")
 SEX_LABELS = {"total": "both sexes", "male": "males", "female": "females"}
 HEADER_SCAN_ROWS = 40
+BLOCK_TITLE_ROWS = 4  # how far above the year row a row of block titles may sit
 # Decompressed-size cap: a genuine release sheet is a few tens of MB at most.
 MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
 
@@ -112,16 +113,6 @@ class Sheet:
     def cell(self, row: int, col: int) -> Cell:
         values = self.rows[row]
         return values[col] if col < len(values) else ""
-
-    def text_above(self, header_row: int, first: int, last: int, depth: int = 6) -> list[str]:
-        """Text cells in the rows just above the header, within a column range (block titles)."""
-        found = []
-        for r in range(max(0, header_row - depth), header_row):
-            for c in range(first, last + 1):
-                v = self.cell(r, c)
-                if isinstance(v, str) and v.strip():
-                    found.append(v.strip())
-        return found
 
     def title(self, header_row: int) -> str:
         return " ".join(str(v) for r in range(header_row) for v in self.rows[r] if isinstance(v, str) and v.strip())
@@ -264,26 +255,42 @@ def _split_blocks(
 
 
 def _block_sexes(sheet: Sheet, year_row: int, runs: list[list[tuple[int, int]]]) -> tuple[str, ...]:
-    """Read which block is which sex from the block titles above the header, when there are any."""
-    found: list[str | None] = []
-    for run in runs:
-        texts = " ".join(sheet.text_above(year_row, run[0][0], run[-1][0])).lower()
-        if "female" in texts:
-            found.append("female")
-        elif re.search(r"\bmales?\b", texts):
-            found.append("male")
-        elif "both sexes" in texts:
-            found.append("total")
-        else:
-            found.append(None)
-    if all(f is None for f in found):
-        return SEXES
-    if sorted(f or "" for f in found) != sorted(SEXES):
-        raise sheet.error(
-            f"cannot tell the sex of each block of year columns from their titles (read {found})",
-            row=year_row,
-        )
-    return tuple(f for f in found if f is not None)
+    """Which block is which sex, from a row of block titles just above the header.
+
+    A block-title row has text over every block (a sheet title sits over the first block only,
+    so it is never mistaken for one). Without such a row the published order applies: both
+    sexes, males, females.
+    """
+    for r in range(year_row - 1, max(-1, year_row - 1 - BLOCK_TITLE_ROWS), -1):
+        titles = [_row_text(sheet, r, run[0][0], run[-1][0]) for run in runs]
+        if not all(titles):
+            continue
+        found = [_sex_of(t) for t in titles]
+        if sorted(f or "" for f in found) != sorted(SEXES):
+            raise sheet.error(
+                f"the block titles {titles} do not name both sexes, males and females once each",
+                row=r,
+                col=runs[0][0][0],
+            )
+        return tuple(f for f in found if f is not None)
+    return SEXES
+
+
+def _row_text(sheet: Sheet, row: int, first: int, last: int) -> str:
+    return " ".join(
+        str(v).strip() for c in range(first, last + 1) if isinstance(v := sheet.cell(row, c), str) and v.strip()
+    )
+
+
+def _sex_of(title: str) -> str | None:
+    text = title.lower()
+    if "female" in text:
+        return "female"
+    if re.search(r"\bmales?\b", text):
+        return "male"
+    if "both sexes" in text:
+        return "total"
+    return None
 
 
 def data_rows(sheet: Sheet, header: Header) -> Iterator[tuple[int, list[Cell]]]:
@@ -316,6 +323,8 @@ def count_value(
         if not math.isfinite(number):
             raise sheet.error(f"value {value!r} is not a finite number", row=row, col=col, label=label)
         rounded = round(number)
+        if number < 0:
+            raise sheet.error(f"negative value {value!r} where a count is expected", row=row, col=col, label=label)
         if scale == 1.0 and abs(number - rounded) > 1e-6:
             raise sheet.error(f"value {value!r} is not a whole number of people", row=row, col=col, label=label)
         return int(rounded), None

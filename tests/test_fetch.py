@@ -49,6 +49,11 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, body)
         elif answer == "html":
             self._send(200, b"<!DOCTYPE html><html><body>Please enable JavaScript</body></html>", "text/html")
+        elif answer == "429":
+            self.send_response(429)
+            self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif answer.isdigit():
             self._send(int(answer), b"error page")
         elif answer == "cut":
@@ -57,6 +62,11 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body[: len(body) // 3])
             self.wfile.flush()
+            self.close_connection = True
+        elif answer == "unsized":  # no Content-Length: the size is only known while reading
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body)
             self.close_connection = True
         elif answer == "slow":
             time.sleep(1.5)
@@ -81,7 +91,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     httpd.server_close()
 
 
-def edition_for(server: Server, sha256: str | None) -> Edition:
+def edition_for(server: Server, sha256: str | None, git_blob: str | None = None) -> Edition:
     host, port = server.server_address[:2]
     cat = Catalogue.model_validate(
         {
@@ -92,7 +102,7 @@ def edition_for(server: Server, sha256: str | None) -> Edition:
                     "title": "t",
                     "years": [2020],
                     "files": [
-                        {"kind": "origin", "name": NAME, "sha256": sha256},
+                        {"kind": "origin", "name": NAME, "sha256": sha256, "git_blob": git_blob},
                         {"kind": "classification", "name": "c.xlsx"},
                     ],
                 }
@@ -210,6 +220,45 @@ def test_an_html_page_is_not_archived(server: Server, tmp_path: Path) -> None:
     assert archived_files(settings) == []
 
 
+def test_a_file_gone_from_the_source_is_taken_from_the_archive(server: Server, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    first = fetch(server, settings)
+    server.script.answers = ["404"]
+    again = fetch(server, settings)
+    assert again.status == "fetched" and again.path == first.path and again.sha256 == first.sha256
+    assert again.origin == f"archive:{first.path}"
+    assert again.reason is not None and again.reason.startswith("HTTP 404 from http://")
+    assert "using the copy archived on" in again.reason
+
+
+def test_rate_limit_waits_as_told(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["429", "ok"]
+    started = time.perf_counter()
+    got = fetch(server, settings_for(tmp_path))
+    assert got.status == "fetched"
+    assert time.perf_counter() - started >= 1.0, "Retry-After: 1 was honoured"
+
+
+def test_official_identity_by_git_blob(server: Server, tmp_path: Path) -> None:
+    body = server.script.body
+    blob = hashlib.sha1(b"blob %d\0" % len(body) + body, usedforsecurity=False).hexdigest()
+    settings = settings_for(tmp_path)
+    ed = edition_for(server, None, git_blob=blob)
+    assert fetch_file(ed, ed.files[0], settings).checksum == "verified"
+    other = edition_for(server, None, git_blob="305a2b13b24baf0c789be80ec8e5cb9b9102e4f1")
+    got = fetch_file(other, other.files[0], settings)
+    assert got.checksum == "not-official"
+    assert got.note == f"differs from the official file (git blob {blob[:12]}, official 305a2b13b24b)"
+
+
+def test_size_cap_while_streaming(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["unsized"]
+    settings = settings_for(tmp_path, http_max_bytes=1000)
+    with pytest.raises(FetchError, match=rf"{NAME}: larger than the 1,000-byte limit"):
+        fetch(server, settings)
+    assert archived_files(settings) == []
+
+
 def test_size_cap(server: Server, tmp_path: Path) -> None:
     settings = settings_for(tmp_path, http_max_bytes=1000)
     with pytest.raises(FetchError, match=r"announces [\d,]+ bytes, over the 1,000-byte limit; refused"):
@@ -243,6 +292,10 @@ def test_mirror(tmp_path: Path) -> None:
     assert got.status == "fetched" and got.origin == f"mirror:{mirror / NAME}" and got.newly_archived
     missing = fetch_file(ed, ed.files[1], settings)
     assert missing.status == "missing" and missing.reason == f"not in the mirror {mirror}"
+    (mirror / NAME).unlink()
+    fallback = fetch_file(ed, ed.files[0], settings)
+    assert fallback.status == "fetched" and fallback.path == got.path
+    assert fallback.reason is not None and fallback.reason.startswith(f"not in the mirror {mirror}; using the copy")
     (mirror / NAME).write_bytes(body + b"tampered")
     with pytest.raises(ChecksumMismatch):
         fetch_file(ed, ed.files[0], settings)

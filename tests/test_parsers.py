@@ -103,6 +103,18 @@ def test_population_is_aligned_with_table_1_and_converted_to_persons(tmp_path: P
     assert value(population, "location_name", location_code=792, year=year, sex="total") in ("Turkey", "Türkiye")
 
 
+def test_heading_rows_are_passed_over(tmp_path: Path, layout: str) -> None:
+    world = make_world(layout)
+    plain = parser_for(FileKind.DESTINATION)(write_destination(world, tmp_path / "a.xlsx"), SHA, edition(layout))
+    headed = parser_for(FileKind.DESTINATION)(
+        write_destination(world, tmp_path / "b.xlsx", headings=True), SHA, edition(layout)
+    )
+    for table in ("destination_totals", "population"):
+        before = plain[table].drop_columns(["source_row"])
+        after = headed[table].drop_columns(["source_row"])
+        assert before.equals(after), table
+
+
 def test_population_rows_that_do_not_match_table_1_are_refused(tmp_path: Path) -> None:
     world = make_world("2024")
     path = write_destination(world, tmp_path / "dest.xlsx")
@@ -167,15 +179,65 @@ def test_od_layout_is_found_by_labels_not_positions(tmp_path: Path) -> None:
     )
 
 
-def test_empty_cells_and_placeholders_are_not_available(tmp_path: Path) -> None:
+def test_empty_cells_and_placeholders_are_flagged(tmp_path: Path) -> None:
     world = make_world("2020")
     path = write_origin_destination(world, tmp_path / "od.xlsx")
-    # Mexico's origin row for Kazakhstan's destination does not exist; an empty cell is a null
-    coordinate = find_cell(path, "Table 1", lambda v: v == world.stock(398, 643, 2005, "total"))
-    set_cell(path, "Table 1", coordinate, "..")
+    placeholder = find_cell(path, "Table 1", lambda v: v == world.stock(398, 643, 2005, "total"))
+    set_cell(path, "Table 1", placeholder, "..")
+    empty = find_cell(path, "Table 1", lambda v: v == world.stock(792, 840, 1995, "male"))
+    set_cell(path, "Table 1", empty, None)
     od = parser_for(FileKind.ORIGIN_DESTINATION)(path, SHA, edition("2020"))["od_stock"]
     hit = rows(od, destination_code=398, origin_code=643, year=2005, sex="total")[0]
     assert hit["migrants"] is None and hit["value_flag"] == ".."
+    hit = rows(od, destination_code=792, origin_code=840, year=1995, sex="male")[0]
+    assert hit["migrants"] is None and hit["value_flag"] == "empty"
+    assert value(od, destination_code=792, origin_code=840, year=1995, sex="female") == world.stock(
+        792, 840, 1995, "female"
+    )
+
+
+def test_region_aggregates_as_origins_are_kept_as_published(tmp_path: Path) -> None:
+    world = make_world("2024")
+    path = write_origin_destination(world, tmp_path / "od.xlsx", region_origins=True)
+    od = parser_for(FileKind.ORIGIN_DESTINATION)(path, SHA, edition("2024"))["od_stock"]
+    # Europe and Northern America (1829) = Russia + USA as origins of Mexico's immigrants
+    expected = world.stock(484, 643, 2024, "total") + world.stock(484, 840, 2024, "total")
+    assert value(od, destination_code=484, origin_code=1829, year=2024, sex="total") == expected
+
+
+def test_block_titles_decide_which_block_is_which_sex(tmp_path: Path) -> None:
+    world = make_world("2024")
+    path = write_origin_destination(world, tmp_path / "od.xlsx", block_titles=("female", "both sexes", "male"))
+    od = parser_for(FileKind.ORIGIN_DESTINATION)(path, SHA, edition("2024"))["od_stock"]
+    for sex in ("total", "male", "female"):
+        assert value(od, destination_code=840, origin_code=484, year=2024, sex=sex) == world.stock(840, 484, 2024, sex)
+
+
+def test_a_title_over_the_first_block_only_is_not_a_block_title(tmp_path: Path) -> None:
+    world = make_world("2024")
+    path = write_origin_destination(world, tmp_path / "od.xlsx")  # no block titles: published order
+    set_cell(path, "Table 1", "H9", "Stocks for females and males, both sexes combined first")
+    od = parser_for(FileKind.ORIGIN_DESTINATION)(path, SHA, edition("2024"))["od_stock"]
+    assert value(od, destination_code=840, origin_code=484, year=2024, sex="female") == world.stock(
+        840, 484, 2024, "female"
+    )
+
+
+def test_block_titles_that_do_not_name_each_sex_once(tmp_path: Path) -> None:
+    world = make_world("2024")
+    path = write_origin_destination(world, tmp_path / "od.xlsx", block_titles=("both sexes", "male", "female"))
+    set_cell(
+        path,
+        "Table 1",
+        find_cell(path, "Table 1", lambda v: v == "International migrant stock (female)"),
+        "International migrant stock (male)",
+    )
+    with pytest.raises(
+        ParseError,
+        match=r"row 8, column H: the block titles .* do not name both sexes, males and "
+        r"females once each",
+    ):
+        parser_for(FileKind.ORIGIN_DESTINATION)(path, SHA, edition("2024"))
 
 
 def test_destination_placeholders(tmp_path: Path) -> None:
@@ -230,6 +292,19 @@ def test_text_in_a_number_cell(tmp_path: Path) -> None:
     message = str(info.value)
     assert message.startswith(f"dest.xlsx, sheet 'Table 1', row {row}, column {column} (2010, males)")
     assert "'12 thousand'" in message
+
+
+def test_a_negative_count(tmp_path: Path) -> None:
+    world = make_world("2024")
+    path = write_origin(world, tmp_path / "origin.xlsx")
+    coordinate = find_cell(path, "Table 1", lambda v: v == world.emigrants(643, 2024, "female"))
+    set_cell(path, "Table 1", coordinate, -5)
+    with pytest.raises(
+        ParseError,
+        match=rf"origin\.xlsx, sheet 'Table 1', row \d+, column {coordinate.rstrip('0123456789')} "
+        r"\(2024, females\): negative value -5",
+    ):
+        parser_for(FileKind.ORIGIN)(path, SHA, edition("2024"))
 
 
 def test_a_relabelled_year_column(tmp_path: Path) -> None:

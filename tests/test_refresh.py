@@ -16,7 +16,17 @@ from flows.errors import BuildError
 from flows.refresh import refresh
 from flows.settings import Settings
 from tests.conftest import sha256, write_catalogue
-from tests.workbooks import OTHER, YEARS, World, locate, make_world, official_names, set_cell, write_edition
+from tests.workbooks import (
+    OTHER,
+    YEARS,
+    World,
+    find_cell,
+    locate,
+    make_world,
+    official_names,
+    set_cell,
+    write_edition,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +35,13 @@ pytestmark = pytest.mark.slow
 def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, World]]:
     folder = tmp_path_factory.mktemp("release")
     worlds = {ed: make_world(ed) for ed in ("2015", "2020", "2024")}
-    write_edition(worlds["2024"], folder)  # includes the origin-destination file, 2024 layout
-    write_edition(worlds["2020"], folder)
+    # 2024: the origin-destination file in the 2024 layout, listing region aggregates as origins,
+    # with Russia -> Kazakhstan 2024 (both sexes) marked not available
+    files = write_edition(worlds["2024"], folder, region_origins=True)
+    od = files["origin_destination"]
+    w = worlds["2024"]
+    set_cell(od, "Table 1", find_cell(od, "Table 1", lambda v: v == w.stock(398, 643, 2024, "total")), "..")
+    write_edition(worlds["2020"], folder, headings=True)
     write_edition(worlds["2015"], folder, totals=False)  # the O-D table only
     editions = {ed: dict(official_names(ed)) for ed in worlds}
     editions["2015"]["destination"] = None
@@ -71,7 +86,8 @@ def test_the_2024_origin_destination_file_is_ingested(run: tuple[Path, dict[str,
     )
     assert top == [(484, 840, w.stock(840, 484, 2024, "total"), 1)]
     (count,) = query(data, "select count(*) from marts.corridors where release = '2024' and year = 2024")[0]
-    assert count == sum(1 for (d, o) in w.od if o != OTHER and w.stock(d, o, 2024, "total") > 0)
+    listed = sum(1 for (d, o) in w.od if o != OTHER and w.stock(d, o, 2024, "total") > 0)
+    assert count == listed - 1, "all but Russia -> Kazakhstan, which is marked not available"
 
 
 def test_a_two_way_corridor(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
@@ -97,6 +113,40 @@ def test_a_two_way_corridor(run: tuple[Path, dict[str, Any], dict[str, World]]) 
         "and origin_code = 398 and destination_code = 643",
     )[0]
     assert reverse == rus_to_kaz
+
+
+def test_a_figure_marked_not_available_stays_unknown(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
+    """Russia -> Kazakhstan 2024 is '..': the reverse of Kazakhstan -> Russia, the pair's total,
+    its rank and the region flow it belongs to are unknown, not silently zero."""
+    data, _, worlds = run
+    w = worlds["2024"]
+    (row,) = query(
+        data,
+        "select migrants, reverse_migrants, asymmetry_index from marts.corridors where "
+        "release = '2024' and year = 2024 and origin_code = 398 and destination_code = 643",
+    )
+    assert row == (w.stock(643, 398, 2024, "total"), None, None)
+    (pair,) = query(
+        data,
+        "select a_to_b, b_to_a, total, rank from marts.corridor_pairs where release = '2024' "
+        "and year = 2024 and country_a_code = 398 and country_b_code = 643",
+    )
+    assert pair == (w.stock(643, 398, 2024, "total"), None, None, None)
+    (flow,) = query(
+        data,
+        "select migrants from marts.region_flows where release = '2024' and year = 2024 and "
+        "origin_region = 'Europe and Northern America' and destination_region = "
+        "'Central and Southern Asia'",
+    )
+    assert flow == (None,)
+    # the official totals still give Kazakhstan's balance; the reconciliation skips the unknown sum
+    (imm,) = query(
+        data,
+        "select immigrants from marts.country_balance where release = '2024' and year = 2024 and country_code = 398",
+    )[0]
+    assert imm == w.immigrants(398, 2024, "total")
+    # region aggregates listed as origins never count as corridors or in the sums
+    assert query(data, "select count(*) from marts.corridors where origin_code >= 900") == [(0,)]
 
 
 def test_names_follow_each_edition(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
@@ -167,7 +217,7 @@ def test_revisions_between_every_pair_of_editions(run: tuple[Path, dict[str, Any
 def test_parquet_copies_match_the_warehouse(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
     data, record, _ = run
     marts = data / "published" / "marts"
-    assert marts.is_symlink()
+    assert (data / "published").is_symlink(), "published is switched to a new version in one step"
     with duckdb.connect() as con:
         for mart, rows in record["row_counts"].items():
             (n,) = con.execute(f"select count(*) from read_parquet('{marts / (mart + '.parquet')}')").fetchone()

@@ -152,8 +152,11 @@ def _aggregate_rows(world: World, value: Any, duplicate_region: bool = True) -> 
     return rows
 
 
-def write_destination(world: World, path: Path, layout: str | None = None) -> Path:
-    """Destination workbook: Table 1 stocks by destination, Table 2 population (thousands)."""
+def write_destination(world: World, path: Path, layout: str | None = None, *, headings: bool = False) -> Path:
+    """Destination workbook: Table 1 stocks by destination, Table 2 population (thousands).
+
+    `headings` adds section-heading rows (a name, no code, '..' or nothing for figures), as the
+    2019 workbook has, to both tables."""
     layout = layout or world.edition
     years = world.years
     wb = Workbook()
@@ -215,8 +218,11 @@ def write_destination(world: World, path: Path, layout: str | None = None) -> Pa
                 out.append(round(sum(v[0] + v[1] if idx is None else v[idx] for v in vals), 3))
         return out
 
-    rows1 = []
-    rows2 = []
+    rows1: list[tuple[Any, ...]] = []
+    rows2: list[tuple[Any, ...]] = []
+    if headings:
+        rows1.append(("UN development groups", "", "", "", [".."] * (3 * len(years))))
+        rows2.append(("UN development groups", "", "", "", [""] * (3 * len(years))))
     for code, name, _ in _aggregate_rows(world, lambda m: None):
         members = None if code == WORLD else [c.code for c in world.countries if c.sdg_code == code]
         rows1.append((name, "", code, "", stock_values(members)))
@@ -281,8 +287,19 @@ def write_origin(world: World, path: Path, layout: str | None = None) -> Path:
     return path
 
 
-def write_origin_destination(world: World, path: Path, layout: str | None = None) -> Path:
-    """The O-D workbook: per destination a WORLD row, then one row per origin (countries, Other)."""
+def write_origin_destination(
+    world: World,
+    path: Path,
+    layout: str | None = None,
+    *,
+    region_origins: bool = False,
+    block_titles: tuple[str, ...] | None = None,
+) -> Path:
+    """The O-D workbook: per destination a WORLD row, then one row per origin (countries, Other).
+
+    `region_origins` also lists each SDG region as an origin (the real file may); `block_titles`
+    writes titles over the sex blocks in the given order ('both sexes', 'male', 'female'), with
+    the values written in that order too."""
     layout = layout or world.edition
     years = world.years
     wb = Workbook()
@@ -317,21 +334,23 @@ def write_origin_destination(world: World, path: Path, layout: str | None = None
             "destination and origin",
         ],
     )
-    if layout == "2020":
-        for b, sex in enumerate(("both sexes", "male", "female")):
-            t1.cell(row=8, column=len(meta) + 1 + b * len(years), value=f"International migrant stock ({sex})")
+    titles = block_titles or (("both sexes", "male", "female") if layout == "2020" else ())
+    for b, sex in enumerate(titles):
+        t1.cell(row=8, column=len(meta) + 1 + b * len(years), value=f"International migrant stock ({sex})")
     _put_row(t1, 11, [*meta, *years, *years, *years])
+    sex_of = {"both sexes": "total", "male": "male", "female": "female"}
+    order = [sex_of[t] for t in titles] or ["total", "male", "female"]
 
-    def vals(dest_codes: list[int], origin: int | None) -> list[Any]:
+    def vals(dest_codes: list[int], origins: list[int] | None) -> list[Any]:
         out: list[Any] = []
-        for sex in ("total", "male", "female"):
+        for sex in order:
             for y in years:
                 total = sum(
                     world.stock(d, o, y, sex)
                     for (d, o) in world.od
-                    if d in dest_codes and (origin is None or o == origin)
+                    if d in dest_codes and (origins is None or o in origins)
                 )
-                out.append(total if total or origin is None else "")
+                out.append(total if total or origins is None else "")
         return out
 
     rows = []
@@ -340,10 +359,14 @@ def write_origin_destination(world: World, path: Path, layout: str | None = None
     ]
     for dcode, dname, members in dest_rows:
         rows.append((dname, dcode, "WORLD", WORLD, vals(members, None)))
+        if region_origins:
+            for rcode, rname in sorted(world.regions().items()):
+                rmembers = [c.code for c in world.countries if c.sdg_code == rcode]
+                rows.append((dname, dcode, f"  {rname}", rcode, vals(members, rmembers)))
         for o in [*[c.code for c in world.countries], OTHER]:
             if any((d, o) in world.od for d in members):
                 oname = "Other" if o == OTHER else f"   {world.country(o).name(world.edition)}"
-                rows.append((dname, dcode, oname, o, vals(members, o)))
+                rows.append((dname, dcode, oname, o, vals(members, [o])))
     for i, (dname, dcode, oname, ocode, values) in enumerate(rows):
         dtype = "" if dcode >= 900 else "B R"
         if layout == "2020":
@@ -507,15 +530,24 @@ def locate(path: Path, sheet: str, name: str, year: int, block: int = 0) -> str:
 
 
 def write_edition(
-    world: World, folder: Path, *, od: bool = True, totals: bool = True, layout: str | None = None
+    world: World,
+    folder: Path,
+    *,
+    od: bool = True,
+    totals: bool = True,
+    layout: str | None = None,
+    region_origins: bool = False,
+    headings: bool = False,
 ) -> dict[str, Path]:
     """The files of an edition under their official names; returns kind -> path."""
     folder.mkdir(parents=True, exist_ok=True)
     names = official_names(world.edition)
     files = {"classification": write_classification(folder / names["classification"])}
     if totals:
-        files["destination"] = write_destination(world, folder / names["destination"], layout)
+        files["destination"] = write_destination(world, folder / names["destination"], layout, headings=headings)
         files["origin"] = write_origin(world, folder / names["origin"], layout)
     if od:
-        files["origin_destination"] = write_origin_destination(world, folder / names["origin_destination"], layout)
+        files["origin_destination"] = write_origin_destination(
+            world, folder / names["origin_destination"], layout, region_origins=region_origins
+        )
     return files

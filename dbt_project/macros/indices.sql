@@ -15,3 +15,10 @@
     max(case when sex = 'male' then {{ value }} end) as {{ prefix }}_male,
     max(case when sex = 'female' then {{ value }} end) as {{ prefix }}_female
 {%- endmacro %}
+
+
+{#- A sum that is unknown (null) as soon as one of its terms is: a total that silently skipped a
+    figure marked not available ('..') would look complete and be wrong. -#}
+{% macro sum_if_complete(value) -%}
+    case when bool_or({{ value }} is null) then null else sum({{ value }})::bigint end
+{%- endmacro %}

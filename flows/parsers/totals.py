@@ -110,30 +110,33 @@ def _parse_stock_sheet(sheet: Sheet, edition: Edition, sha256: str, table: str) 
 
 
 def _parse_population(sheet: Sheet, edition: Edition, sha256: str, stock_rows: list[LocationRow]) -> Columns:
-    """Table 2 (thousands) to persons, aligned row by row with Table 1.
+    """Table 2 (thousands) to persons, aligned with Table 1's locations in order.
 
     Rev.2024's Table 2 labels its column D "Location code" but fills it with data-type codes, so
-    rows are matched to Table 1 by order and checked by name, and a numeric code column, where
-    there is one, must agree.
+    each Table 1 location is matched to the next Table 2 row of the same name; rows without
+    figures in between (headings, notes) are passed over, and a numeric code column, where there
+    is one, must agree.
     """
     header, roles = find_header(sheet, {"name": labels.is_name}, edition.years)
     title = sheet.title(header.row).lower()
     if "thousands" not in title:
         raise sheet.error("cannot tell the unit of the population figures (expected '(thousands)' in the title)")
     code_col = optional_column(header.labels, labels.is_code)
-    rows = [(r, row) for r, row in data_rows(sheet, header) if clean_name(row[roles["name"]])]
-    if len(rows) != len(stock_rows):
-        raise sheet.error(
-            f"has {len(rows)} location rows but Table 1 has {len(stock_rows)}; cannot align them", row=header.row
-        )
+    name_col = roles["name"]
+    year_cols = [c for b in header.blocks for c in b.columns]
     out = Columns("population")
-    for (r, row), ref in zip(rows, stock_rows, strict=True):
-        if name_key(row[roles["name"]]) != name_key(ref.name):
-            raise sheet.error(
-                f"location {clean_name(row[roles['name']])!r} does not match Table 1 row {ref.row + 1} ({ref.name!r})",
-                row=r,
-                col=roles["name"],
-            )
+    pending = iter(stock_rows)
+    ref: LocationRow | None = next(pending, None)
+    for r, _ in data_rows(sheet, header):
+        if ref is None or name_key(sheet.cell(r, name_col)) != name_key(ref.name):
+            if any(isinstance(sheet.cell(r, c), (int, float)) for c in year_cols):
+                expected = f"Table 1 row {ref.row + 1} ({ref.name!r})" if ref else "nothing more in Table 1"
+                raise sheet.error(
+                    f"location {clean_name(sheet.cell(r, name_col))!r} does not match {expected}",
+                    row=r,
+                    col=name_col,
+                )
+            continue  # a heading or a note
         if code_col is not None:
             value = sheet.cell(r, code_col)
             if isinstance(value, (int, float)) and int(value) != ref.code:
@@ -142,7 +145,8 @@ def _parse_population(sheet: Sheet, edition: Edition, sha256: str, stock_rows: l
                     row=r,
                     col=code_col,
                 )
-        if not ref.kept:
+        current, ref = ref, next(pending, None)
+        if not current.kept:
             continue
         for block in header.blocks:
             for c, year in zip(block.columns, block.years, strict=True):
@@ -151,8 +155,8 @@ def _parse_population(sheet: Sheet, edition: Edition, sha256: str, stock_rows: l
                     release=edition.edition,
                     year=year,
                     sex=block.sex,
-                    location_code=ref.code,
-                    location_name=ref.name,
+                    location_code=current.code,
+                    location_name=current.name,
                     population=persons,
                     value_flag=flag,
                     source_sha256=sha256,
@@ -160,4 +164,6 @@ def _parse_population(sheet: Sheet, edition: Edition, sha256: str, stock_rows: l
                     source_row=r + 1,
                     source_column=column_letter(c),
                 )
+    if ref is not None:
+        raise sheet.error(f"has no row for Table 1's {ref.name!r} (Table 1 row {ref.row + 1})")
     return out

@@ -1,5 +1,7 @@
--- One row per release and country or area: the classification's attributes with the name as that
--- edition spells it (names change between editions, e.g. Turkey -> Türkiye; keys are codes).
+-- One row per release and country or area (code < 900) that the edition's tables mention, with
+-- the classification's attributes and the name as that edition spells it (names change between
+-- editions, e.g. Turkey -> Türkiye; keys are codes). A code the classification lacks keeps its
+-- row with empty attributes, so the tests on this model catch it instead of a join dropping it.
 with locations as (
     select * from {{ ref('stg_undesa__locations') }}
     where is_country
@@ -16,26 +18,26 @@ spellings as (
     union all
     select distinct release, destination_code, destination_name, 3
     from {{ ref('stg_undesa__od_stocks') }}
-    where is_country_destination and destination_name is not null
+    where is_country_destination
     union all
     select distinct release, origin_code, origin_name, 4
     from {{ ref('stg_undesa__od_stocks') }}
-    where is_country_origin and origin_name is not null
+    where is_country_origin
 ),
 
 edition_names as (
     select
         release,
         location_code,
-        arg_min(location_name, preference) as location_name
+        arg_min(location_name, preference) filter (where location_name is not null) as location_name
     from spellings
     group by release, location_code
 ),
 
 resolved as (
     select
-        locations.release,
-        locations.location_code as country_code,
+        edition_names.release,
+        edition_names.location_code as country_code,
         locations.iso3,
         coalesce(edition_names.location_name, locations.location_name) as country_name,
         locations.location_name as classification_name,
@@ -45,10 +47,10 @@ resolved as (
         locations.geographic_region_name,
         locations.development_group,
         locations.income_group_name
-    from locations
-    left join edition_names
-        on locations.release = edition_names.release
-        and locations.location_code = edition_names.location_code
+    from edition_names
+    left join locations
+        on edition_names.release = locations.release
+        and edition_names.location_code = locations.location_code
 )
 
 select * from resolved

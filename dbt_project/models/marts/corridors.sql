@@ -1,9 +1,13 @@
 -- Country-to-country migrant stocks ("corridors"), ranked within each release and year, with the
 -- stock running the other way and the pair's asymmetry. Origin "Other" is not a corridor.
-with stocks as (
+with pairs as (
     select * from {{ ref('int_od_stocks_pivoted') }}
     where not is_other_origin
-      and migrants > 0
+),
+
+stocks as (
+    select * from pairs
+    where migrants > 0
 ),
 
 countries as (
@@ -13,10 +17,11 @@ countries as (
 with_reverse as (
     select
         stocks.*,
-        -- a direction the table does not list (or lists as zero) holds no migrants
-        coalesce(reverse.migrants, 0) as reverse_migrants
+        -- a direction the table does not list holds no migrants; one marked not available ('..')
+        -- is unknown, and so is the asymmetry that depends on it
+        case when reverse.origin_code is null then 0 else reverse.migrants end as reverse_migrants
     from stocks
-    left join stocks as reverse
+    left join pairs as reverse
         on stocks.release = reverse.release
         and stocks.year = reverse.year
         and stocks.origin_code = reverse.destination_code
@@ -36,9 +41,9 @@ final as (
         with_reverse.migrants,
         with_reverse.migrants_male,
         with_reverse.migrants_female,
-        dense_rank() over (
+        row_number() over (
             partition by with_reverse.release, with_reverse.year
-            order by with_reverse.migrants desc
+            order by with_reverse.migrants desc, with_reverse.origin_code, with_reverse.destination_code
         ) as rank,
         with_reverse.reverse_migrants,
         {{ effectiveness_index('with_reverse.migrants', 'with_reverse.reverse_migrants') }} as asymmetry_index,
@@ -48,10 +53,10 @@ final as (
         with_reverse.source_sha256,
         with_reverse.source_row
     from with_reverse
-    inner join countries as origin
+    left join countries as origin
         on with_reverse.release = origin.release
         and with_reverse.origin_code = origin.country_code
-    inner join countries as destination
+    left join countries as destination
         on with_reverse.release = destination.release
         and with_reverse.destination_code = destination.country_code
 )

@@ -24,9 +24,9 @@ shared as (
     select
         *,
         (sum(migrants) over (partition by release, year, country_code, direction))::bigint as country_total,
-        dense_rank() over (
+        row_number() over (
             partition by release, year, country_code, direction
-            order by migrants desc
+            order by migrants desc, partner_code
         ) as rank
     from directed
 ),
@@ -39,14 +39,17 @@ final as (
         country.country_name,
         shared.direction,
         shared.partner_code,
-        coalesce(partner.country_name, 'Other (origin unknown)') as partner_name,
-        partner.country_code is not null as partner_is_country,
+        case
+            when shared.partner_code = {{ var('other_origin_code') }} then 'Other (origin unknown)'
+            else partner.country_name
+        end as partner_name,
+        shared.partner_code <> {{ var('other_origin_code') }} as partner_is_country,
         shared.migrants,
         shared.migrants::double / shared.country_total as share,
         shared.rank,
         shared.country_total
     from shared
-    inner join countries as country
+    left join countries as country
         on shared.release = country.release
         and shared.country_code = country.country_code
     left join countries as partner

@@ -1,5 +1,6 @@
 -- Migrant stocks between SDG regions: origin region x destination region, summed over country
 -- pairs; migrants whose origin is "Other" are kept under origin region 'Other (origin unknown)'.
+-- A flow with a country-pair figure marked not available is itself not available (null).
 with stocks as (
     select * from {{ ref('int_od_stocks_pivoted') }}
 ),
@@ -12,14 +13,17 @@ flows as (
     select
         stocks.release,
         stocks.year,
-        coalesce(origin.sdg_region_name, 'Other (origin unknown)') as origin_region,
+        case
+            when stocks.is_other_origin then 'Other (origin unknown)'
+            else origin.sdg_region_name
+        end as origin_region,
         destination.sdg_region_name as destination_region,
-        sum(stocks.migrants)::bigint as migrants,
-        sum(stocks.migrants_male)::bigint as migrants_male,
-        sum(stocks.migrants_female)::bigint as migrants_female,
+        {{ sum_if_complete('stocks.migrants') }} as migrants,
+        {{ sum_if_complete('stocks.migrants_male') }} as migrants_male,
+        {{ sum_if_complete('stocks.migrants_female') }} as migrants_female,
         count(*) filter (where stocks.migrants > 0) as corridors
     from stocks
-    inner join countries as destination
+    left join countries as destination
         on stocks.release = destination.release
         and stocks.destination_code = destination.country_code
     left join countries as origin

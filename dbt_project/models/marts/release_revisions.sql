@@ -6,10 +6,10 @@ with balance as (
 ),
 
 measures as (
-    select release, year, country_code, country_name, 'immigrants' as measure, immigrants as value
+    select release, year, country_code, 'immigrants' as measure, immigrants as value, immigrants_source as source
     from balance
     union all
-    select release, year, country_code, country_name, 'emigrants' as measure, emigrants as value
+    select release, year, country_code, 'emigrants' as measure, emigrants as value, emigrants_source as source
     from balance
 ),
 
@@ -27,7 +27,9 @@ paired as (
         earlier.release as release_from,
         later.release as release_to,
         earlier.value as value_from,
-        later.value as value_to
+        later.value as value_to,
+        earlier.source as source_from,
+        later.source as source_to
     from measures as earlier
     inner join measures as later
         on earlier.country_code = later.country_code
@@ -40,6 +42,7 @@ paired as (
 
 final as (
     select
+        paired.release_to as release,
         paired.country_code,
         latest_names.country_name,
         paired.year,
@@ -49,7 +52,9 @@ final as (
         paired.value_from,
         paired.value_to,
         paired.value_to - paired.value_from as revision,
-        100.0 * (paired.value_to - paired.value_from) / nullif(paired.value_from, 0) as revision_pct
+        100.0 * (paired.value_to - paired.value_from) / nullif(paired.value_from, 0) as revision_pct,
+        paired.source_from,
+        paired.source_to
     from paired
     inner join latest_names on paired.country_code = latest_names.country_code
 )

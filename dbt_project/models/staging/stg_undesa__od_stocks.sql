@@ -11,7 +11,9 @@ renamed as (
         destination_name,
         origin_code,
         origin_name,
-        migrants,
+        -- an empty cell in the origin-destination table means no migrants are listed for that pair
+        -- and year; a placeholder such as '..' means the figure is not available (null)
+        case when value_flag = 'empty' then 0 else migrants end as migrants,
         value_flag,
         destination_code < {{ var('country_code_limit') }} as is_country_destination,
         origin_code < {{ var('country_code_limit') }} as is_country_origin,
