@@ -56,7 +56,20 @@ def land(raw_dir: Path, edition: str, tables: dict[str, pa.Table], sha256: str |
 
 
 def land_missing(raw_dir: Path, kind: str, edition: str) -> dict[str, int]:
-    return land(raw_dir, edition, {table: empty(table) for table in TABLES_BY_KIND[kind]}, None)
+    """An empty partition for a file the edition lacks (left alone when it is already that)."""
+    tables = TABLES_BY_KIND[kind]
+    if all(_is_empty_partition(raw_dir, table, edition) for table in tables):
+        return dict.fromkeys(tables, 0)
+    return land(raw_dir, edition, {table: empty(table) for table in tables}, None)
+
+
+def _is_empty_partition(raw_dir: Path, table: str, edition: str) -> bool:
+    part = partition_dir(raw_dir, table, edition)
+    return (
+        part.is_dir()
+        and [p.name for p in part.iterdir()] == [MISSING_FILE]
+        and pq.read_schema(part / MISSING_FILE) == SCHEMAS[table]
+    )
 
 
 def landed_rows(raw_dir: Path, kind: str, edition: str, sha256: str) -> dict[str, int]:
