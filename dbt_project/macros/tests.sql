@@ -26,3 +26,20 @@
     from {{ model }}
     where not ({{ expression }})
 {% endtest %}
+
+
+{#- Every listed column is filled, checked in one pass per model; each failing row says which
+    columns are empty. One test per model instead of one per column keeps the build's node count
+    (and so the orchestration overhead per node) down without losing a check. -#}
+{% test not_null_columns(model, columns) %}
+    select
+        {%- for column in columns %}
+        {{ column }} is null as {{ column }}_is_null,
+        {%- endfor %}
+        *
+    from {{ model }}
+    where
+        {%- for column in columns %}
+        {{ column }} is null{% if not loop.last %} or{% endif %}
+        {%- endfor %}
+{% endtest %}
