@@ -56,6 +56,15 @@ class Edition(BaseModel):
     title: str
     years: list[int] = Field(min_length=1, description="Reference years of the edition, in order.")
     files: list[ReleaseFile]
+    expected_locations: tuple[int, int] = Field(
+        default=(250, 320),
+        description="How many locations (countries, areas and aggregates) each totals table lists; "
+        "a table outside the range is a quality failure.",
+    )
+    expected_od_rows: tuple[int, int] = Field(
+        default=(10_000, 40_000),
+        description="How many (destination, origin) rows the origin-destination table lists.",
+    )
 
     @model_validator(mode="after")
     def _one_file_per_kind(self) -> Edition:

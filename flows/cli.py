@@ -140,6 +140,12 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
         f"Checks: {dbt.get('tests_passed', 0)} dbt tests passed (incl. {dbt.get('unit_tests', 0)} unit tests and "
         f"the O-D reconciliation), {dbt.get('tests_failed', 0)} failed; {dbt.get('models', 0)} models built."
     )
+    quality = record.quality
+    if quality:
+        console.print(
+            f"Quality: {quality['passed']} of {quality['expectations']} expectations passed in {quality['suites']} "
+            f"Great Expectations suites; Data Docs: {quality['docs']}"
+        )
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in record.timings.items() if k != "total")
     console.print(f"Timings: {timings}")
     console.print(f"Warehouse: {record.warehouse}")

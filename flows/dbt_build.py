@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import yaml
 
 from flows.errors import BuildError
 from flows.settings import Settings
 
 PROFILE = "migration_corridors"
+MAX_REPORTED = 8
 logger = logging.getLogger(__name__)
 
 
@@ -35,11 +37,12 @@ class DbtSummary:
     unit_tests: int = 0
     skipped: int = 0
     failures: list[str] = field(default_factory=list)
+    failed_relations: dict[str, str] = field(default_factory=dict)
     sql_seconds: float = 0.0
     elapsed_seconds: float = 0.0
 
     def as_record(self) -> dict[str, Any]:
-        return self.__dict__.copy()
+        return {k: v for k, v in self.__dict__.items() if k != "failed_relations"}
 
 
 def write_profile(build_db: Path, threads: int) -> Path:
@@ -91,10 +94,55 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
     result = outcome["result"]
     summary = summarise(target_path / "run_results.json", bool(result.success))
     if not summary.success:
-        detail = "; ".join(summary.failures[:8]) or str(result.exception or "unknown failure")
-        more = f" (+{len(summary.failures) - 8} more)" if len(summary.failures) > 8 else ""
+        detail = "; ".join(_with_samples(build_db, summary.failed_relations, summary.failures[:MAX_REPORTED]))
+        detail = detail or str(result.exception or "unknown failure")
+        more = f" (+{len(summary.failures) - MAX_REPORTED} more)" if len(summary.failures) > MAX_REPORTED else ""
         raise BuildError(f"dbt build failed: {detail}{more}")
     return summary
+
+
+def _with_samples(build_db: Path, relations: dict[str, str], failures: list[str]) -> list[str]:
+    """Each failure with its first failing row, read from the view dbt stored it in, so the
+    message names the file, sheet, row and column where the data carries them."""
+    if not relations:
+        return failures
+    described = []
+    try:
+        con = duckdb.connect(str(build_db), read_only=True)
+    except duckdb.Error:
+        return failures
+    with con:
+        for failure in failures:
+            relation = relations.get(failure)
+            if relation is None:
+                described.append(failure)
+                continue
+            try:
+                cursor = con.execute(f"select * from {relation} limit 1")
+                names = [d[0] for d in cursor.description or []]
+                row = cursor.fetchone()
+            except duckdb.Error:
+                row = None
+            described.append(f"{failure}, e.g. {describe_row(dict(zip(names, row, strict=True)))}" if row else failure)
+    return described
+
+
+def describe_row(row: dict[str, Any]) -> str:
+    """A failing row as 'file, sheet 'S', row N, column C: key=value, ...'."""
+    where = []
+    if row.get("source_file"):
+        where.append(str(row["source_file"]))
+    if row.get("source_sheet"):
+        where.append(f"sheet '{row['source_sheet']}'")
+    if row.get("source_row") is not None:
+        where.append(f"row {row['source_row']}")
+    if row.get("source_column"):
+        where.append(f"column {row['source_column']}")
+    skip = {"source_file", "source_sheet", "source_row", "source_column", "source_sha256"}
+    fields = ", ".join(
+        f"{k}={v}" for k, v in row.items() if k not in skip and v is not None and not k.endswith("_is_null")
+    )
+    return f"{', '.join(where)}: {fields}" if where else fields
 
 
 def _hardened_runner_class() -> type:
@@ -166,5 +214,7 @@ def summarise(run_results: Path, success: bool) -> DbtSummary:
             failures = result.get("failures")
             what = f"{failures} failing rows" if failures else (result.get("message") or status)
             summary.failures.append(f"{kind} {name}: {what}")
+            if result.get("relation_name"):
+                summary.failed_relations[summary.failures[-1]] = result["relation_name"]
     summary.success = success and not summary.failures
     return summary

@@ -30,6 +30,7 @@ from flows.run_record import RunRecord, load_records
 from flows.settings import Settings
 
 MARTS_SCHEMA = "marts"
+TEST_FAILURES_SCHEMA = "test_failures"
 PARTIAL_PREFIX = ".partial-"
 KEEP_VERSIONS = 2  # the published one and the one before it
 logger = logging.getLogger(__name__)
@@ -90,7 +91,9 @@ def _assemble(
     (partial / "marts").mkdir(parents=True)
     finished = datetime.now(UTC)
     with duckdb.connect(str(build_db)) as con:
+        con.execute(f"drop schema if exists {TEST_FAILURES_SCHEMA} cascade")  # dbt's views of failing rows
         _write_pipeline_runs(con, settings, record, finished)
+        _write_data_quality(con, record)
         marts = [
             name
             for (name,) in con.execute(
@@ -178,6 +181,46 @@ def _write_pipeline_runs(
     con.executemany(
         f"insert into {MARTS_SCHEMA}.pipeline_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
     )
+
+
+DATA_QUALITY_DDL = f"""
+create or replace table {MARTS_SCHEMA}.data_quality (
+    run_id varchar,
+    suite varchar,
+    expectation varchar,
+    "table" varchar,
+    "column" varchar,
+    release varchar,
+    success boolean,
+    unexpected_count bigint,
+    element_count bigint,
+    observed varchar,
+    why varchar
+)
+"""
+
+
+def _write_data_quality(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    """The quality gate's outcome for the data being published, one row per expectation."""
+    con.execute(DATA_QUALITY_DDL)
+    rows = [
+        (
+            record.run_id,
+            r["suite"],
+            r["expectation"],
+            r["table"],
+            r["column"],
+            r["release"],
+            r["success"],
+            r["unexpected_count"],
+            r["element_count"],
+            r["observed"],
+            r["why"],
+        )
+        for r in record.quality.get("results", [])
+    ]
+    if rows:
+        con.executemany(f"insert into {MARTS_SCHEMA}.data_quality values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def _sql_literal(path: Path) -> str:

@@ -8,6 +8,7 @@ parser version) are not parsed again.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from expectations.gate import QualityFailed, QualityReport, run_quality_gate
 from flows.archive import remove_stale_incoming
 from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
 from flows.dbt_build import DbtSummary, run_dbt_build
@@ -59,6 +61,11 @@ def parse_task(fetched: FetchedFile, edition: Edition, settings: Settings) -> di
 @task(name="dbt-build", cache_policy=NO_CACHE)
 def dbt_build_task(settings: Settings, build_db: Path) -> DbtSummary:
     return run_dbt_build(settings, build_db)
+
+
+@task(name="quality", cache_policy=NO_CACHE)
+def quality_task(settings: Settings, build_db: Path, catalogue: Catalogue, run_id: str) -> QualityReport:
+    return run_quality_gate(build_db, settings.quality_dir, catalogue, run_id)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -143,6 +150,20 @@ def run_refresh(settings: Settings, run_id: str) -> RunRecord:
             announce(
                 f"dbt build: {summary.models} models, {summary.tests_passed} tests passed "
                 f"({summary.unit_tests} unit tests), {summary.tests_failed} failed"
+            )
+        with step("quality"):
+            announce("quality: Great Expectations suites on the raw tables and the marts")
+            try:
+                report = quality_task(settings, build_db, cat, run_id)
+            except QualityFailed as exc:
+                record.quality = exc.report.as_record()
+                for failure in exc.report.failures:
+                    announce(f"quality: FAILED {failure.describe()}", level=logging.ERROR)
+                raise
+            record.quality = report.as_record()
+            announce(
+                f"quality: {record.quality['passed']} of {record.quality['expectations']} expectations passed "
+                f"in {record.quality['suites']} suites; Data Docs {report.docs_index}"
             )
         with step("publish"):
             published = publish_task(settings, build_db, record)

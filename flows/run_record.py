@@ -40,6 +40,7 @@ class RunRecord(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     parse: list[dict[str, Any]] = Field(default_factory=list)
     dbt: dict[str, Any] = Field(default_factory=dict)
+    quality: dict[str, Any] = Field(default_factory=dict)
     row_counts: dict[str, int] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
     warehouse: str | None = None

@@ -93,5 +93,10 @@ class Settings(BaseSettings):
         return self.published_dir / "marts"
 
     @property
+    def quality_dir(self) -> Path:
+        """Great Expectations' project and the Data Docs site (`quality/docs/index.html`)."""
+        return self.root / "quality"
+
+    @property
     def runs_dir(self) -> Path:
         return self.root / "runs"

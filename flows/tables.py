@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import pyarrow as pa
 
 _SOURCE = [
+    ("source_file", pa.string()),
     ("source_sha256", pa.string()),
     ("source_sheet", pa.string()),
     ("source_row", pa.int32()),

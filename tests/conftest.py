@@ -48,6 +48,9 @@ def write_catalogue(path: Path, editions: dict[str, dict[str, str | None]], year
                 "title": f"Synthetic edition {ed}",
                 "years": years[ed],
                 "files": [{"kind": kind, "name": name} for kind, name in files.items() if name],
+                # the generated world is small: 5 countries, 4 regions, WORLD (and Other as an origin)
+                "expected_locations": [8, 14],
+                "expected_od_rows": [20, 80],
             }
             for ed, files in editions.items()
         ],

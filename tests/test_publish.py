@@ -44,7 +44,7 @@ def test_publish_switches_database_and_parquet_together(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     db, record = build(settings, "r1", 1)
     published = publish(settings, db, record)
-    assert published.row_counts == {"corridors": 1, "pipeline_runs": 1}
+    assert published.row_counts == {"corridors": 1, "data_quality": 0, "pipeline_runs": 1}
     assert settings.published_dir.is_symlink()
     assert os.readlink(settings.published_dir) == "published-versions/r1"
     assert read(settings.warehouse_path) == 1

@@ -145,7 +145,8 @@ def test_unchanged_rerun_with_a_reader_holding_the_warehouse(
     reader.close()
     record = json.loads(max((data / "runs").glob("*.json")).read_text())
     assert {p["status"] for p in record["parse"]} == {"unchanged", "missing"}
-    assert "parsed" not in result.stdout + result.stderr.replace("(none in the catalogue)", "")
+    parse_lines = [line.split("parse: ", 1)[1] for line in result.stdout.splitlines() if "parse: " in line]
+    assert len(parse_lines) == 8 and all(": unchanged (" in p or ": missing (" in p for p in parse_lines), parse_lines
     with duckdb.connect(str(published), read_only=True) as con:
         assert con.execute("select count(*) from marts.pipeline_runs").fetchone() == (2,)
         for m in marts:

@@ -13,7 +13,8 @@ with editions as (
 ),
 
 official as (
-    select release, year, sex, location_code as country_code, migrants as official_total
+    select release, year, sex, location_code as country_code, migrants as official_total,
+        source_file, source_sheet, source_row, source_column
     from {{ model }}
     where is_country and release in (select release from editions)
 ),
@@ -35,6 +36,10 @@ select
     coalesce(official.year, od.year) as year,
     coalesce(official.sex, od.sex) as sex,
     coalesce(official.country_code, od.country_code) as country_code,
+    official.source_file,
+    official.source_sheet,
+    official.source_row,
+    official.source_column,
     official.official_total,
     od.od_sum,
     coalesce(od.od_sum, 0) - coalesce(official.official_total, 0) as difference

@@ -43,3 +43,18 @@
         {{ column }} is null{% if not loop.last %} or{% endif %}
         {%- endfor %}
 {% endtest %}
+
+
+{#- Every country or area code (< 900) in a staged table is in the edition's classification.
+    Failing rows carry their file, sheet, row and column, so the message names the cell. -#}
+{% test codes_in_classification(model, column_name) %}
+    select staged.*
+    from {{ model }} as staged
+    where staged.{{ column_name }} < {{ var('country_code_limit') }}
+      and not exists (
+        select 1
+        from {{ ref('stg_undesa__locations') }} as locations
+        where locations.release = staged.release
+          and locations.location_code = staged.{{ column_name }}
+      )
+{% endtest %}

@@ -50,7 +50,7 @@ def parse_origin_destination(path: Path, sha256: str, edition: Edition) -> dict[
     out = Columns("od_stock")
     data = out.data
     seen: dict[tuple[int, int], tuple[int, list[object]]] = {}
-    release, sheet_name = edition.edition, sheet.name
+    release, sheet_name, file_name = edition.edition, sheet.name, path.name
     n_rows = 0
     for r, row in data_rows(sheet, header):
         dest = location_code(sheet, r, dest_col, header.labels[dest_col])
@@ -88,6 +88,7 @@ def parse_origin_destination(path: Path, sha256: str, edition: Edition) -> dict[
             data["origin_name"].append(origin_name)
             data["migrants"].append(migrants)
             data["value_flag"].append(flag)
+            data["source_file"].append(file_name)
             data["source_sha256"].append(sha256)
             data["source_sheet"].append(sheet_name)
             data["source_row"].append(r + 1)

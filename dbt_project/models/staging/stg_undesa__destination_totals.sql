@@ -14,6 +14,7 @@ renamed as (
         data_type,
         migrants,
         value_flag,
+        source_file,
         source_sha256,
         source_sheet,
         source_row,

@@ -21,6 +21,7 @@ renamed as (
         is_least_developed,
         is_landlocked_developing,
         is_small_island_developing,
+        source_file,
         source_sha256,
         source_row
     from source

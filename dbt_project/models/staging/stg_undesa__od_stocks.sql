@@ -18,6 +18,7 @@ renamed as (
         destination_code < {{ var('country_code_limit') }} as is_country_destination,
         origin_code < {{ var('country_code_limit') }} as is_country_origin,
         origin_code = {{ var('other_origin_code') }} as is_other_origin,
+        source_file,
         source_sha256,
         source_sheet,
         source_row,

@@ -13,6 +13,7 @@ renamed as (
         notes,
         migrants,
         value_flag,
+        source_file,
         source_sha256,
         source_sheet,
         source_row,

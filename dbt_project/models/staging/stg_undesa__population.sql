@@ -12,6 +12,7 @@ renamed as (
         location_code < {{ var('country_code_limit') }} as is_country,
         population,
         value_flag,
+        source_file,
         source_sha256,
         source_sheet,
         source_row,
