@@ -146,15 +146,37 @@ def describe_row(row: dict[str, Any]) -> str:
 
 
 def _hardened_runner_class() -> type:
-    """PrefectDbtRunner whose event worker survives a BaseException raised by one callback.
+    """PrefectDbtRunner with two adjustments, both measured here.
 
-    The stock worker only catches Exception; when anything else escapes one callback the thread
-    ends, events stop being drained, and `invoke` waits on the queue forever (seen here as a
-    rare hang after dbt had finished). Logging the problem and draining on keeps the run honest.
+    - Its event worker survives a BaseException raised by one callback. The stock worker only
+      catches Exception; when anything else escapes, the thread ends, events stop being drained
+      and `invoke` waits on the queue forever (seen here as a rare hang after dbt had finished).
+    - Each dbt node's task thread is handed the run context without a copy of the settings when
+      those equal the process-global settings (as they do under the CLI, a deployment and
+      prefect_test_harness): rebuilding a Settings object per thread costs about 30 ms of CPU and
+      took 87 % of the dbt step's CPU time; without it the step runs in about 60 % of the time.
     """
+    import prefect.context as prefect_context
+    import prefect_dbt.core.runner as runner_module
     from prefect_dbt import PrefectDbtRunner
 
+    serialize = runner_module.serialize_context
+
+    def serialize_without_global_settings(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        context: dict[str, Any] = serialize(*args, **kwargs)
+        current = prefect_context.SettingsContext.get()
+        if current is not None and current.settings == prefect_context.GLOBAL_SETTINGS_CONTEXT.settings:
+            context["settings_context"] = {}  # the thread falls back to the same global settings
+        return context
+
     class HardenedPrefectDbtRunner(PrefectDbtRunner):  # type: ignore[misc]
+        def invoke(self, args: list[str], **kwargs: Any) -> Any:
+            runner_module.serialize_context = serialize_without_global_settings
+            try:
+                return super().invoke(args, **kwargs)
+            finally:
+                runner_module.serialize_context = serialize
+
         def _callback_worker(self) -> None:
             events, shutdown = self._event_queue, self._shutdown_event
             assert events is not None and shutdown is not None
