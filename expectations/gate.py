@@ -106,19 +106,6 @@ def run_quality_gate(build_db: Path, quality_dir: Path, catalogue: Catalogue, ru
             meta = spec["meta"]
             frame = con.execute(meta.get("query") or f"select * from {meta['table']}").df()
             suite = context.suites.add_or_update(gx.ExpectationSuite(**spec))
-            asset = (
-                source.add_dataframe_asset(spec["name"])
-                if spec["name"] not in source.get_asset_names()
-                else (source.get_asset(spec["name"]))
-            )
-            batch = (
-                asset.add_batch_definition_whole_dataframe("build")
-                if not asset.batch_definitions
-                else (asset.batch_definitions[0])
-            )
-            definition = context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=spec["name"], data=batch, suite=suite)
-            )
             ids = [c for c in meta.get("id_columns", []) if c in frame.columns]
             result_format = {
                 "result_format": "SUMMARY",
@@ -133,6 +120,7 @@ def run_quality_gate(build_db: Path, quality_dir: Path, catalogue: Catalogue, ru
                         "country_codes": classification.get(str(release), []),
                         **_row_bounds(meta.get("row_bounds"), edition),
                     }
+                    definition = _definition(context, source, suite, f"{spec['name']}_release_{release}")
                     outcome = definition.run(
                         batch_parameters={"dataframe": part.reset_index(drop=True)},
                         expectation_parameters=params,
@@ -141,6 +129,7 @@ def run_quality_gate(build_db: Path, quality_dir: Path, catalogue: Catalogue, ru
                     )
                     results += _checks(spec, outcome, str(release))
             else:
+                definition = _definition(context, source, suite, spec["name"])
                 outcome = definition.run(
                     batch_parameters={"dataframe": frame}, result_format=result_format, run_id=gx_run
                 )
@@ -166,24 +155,33 @@ class QualityFailed(QualityError):
         self.report = report
 
 
+def _definition(context: Any, source: Any, suite: Any, asset_name: str) -> Any:
+    """A validation definition on its own DataFrame asset: the asset's name is what Data Docs show
+    as the batch, so each edition's validation of a raw table is its own page, not an overwrite."""
+    import great_expectations as gx
+
+    asset = source.get_asset(asset_name) if asset_name in source.get_asset_names() else None
+    asset = asset or source.add_dataframe_asset(asset_name)
+    batches = asset.batch_definitions
+    batch = batches[0] if batches else asset.add_batch_definition_whole_dataframe("build")
+    return context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=asset_name, data=batch, suite=suite)
+    )
+
+
 def _context(quality_dir: Path) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    from expectations.offline_docs import site_config
+
     quality_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(quality_dir))
+    site = site_config((quality_dir / "docs").resolve())
     if DOCS_SITE not in context.list_data_docs_sites():
-        context.add_data_docs_site(
-            site_name=DOCS_SITE,
-            site_config={
-                "class_name": "SiteBuilder",
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str((quality_dir / "docs").resolve()),
-                },
-            },
-        )
+        context.add_data_docs_site(site_name=DOCS_SITE, site_config=site)  # type: ignore[arg-type]
+    elif context.list_data_docs_sites()[DOCS_SITE] != site:
+        context.update_data_docs_site(site_name=DOCS_SITE, site_config=site)  # type: ignore[arg-type]
     bars: Any = context.variables.progress_bars  # a config object when new, a dict when read back from disk
     shown = bars is None or (bars.get("globally", True) if isinstance(bars, dict) else bars.globally)
     if shown:

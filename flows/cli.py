@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from flows.settings import disable_telemetry
@@ -31,10 +32,11 @@ DataDir = Annotated[
 
 
 def _quiet_prefect_console(verbose: bool) -> None:
-    """Prefect's own console log is for debugging; the CLI prints steps itself. The Prefect UI
-    still receives every log line through the API handler."""
+    """Prefect's own console log is for debugging; the CLI prints the steps and the one error
+    message itself, so Prefect's copy of a failure (a traceback) would only bury it. The Prefect
+    UI still receives every log line through the API handler."""
     if not verbose:
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
         if not os.environ.get("PREFECT_API_URL"):
             # the temporary server's own shutdown chatter (cancelled flushes) is not the refresh's
             os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
@@ -85,11 +87,11 @@ def run(
             run_id=run_id,
         )
     except EtlError as exc:
-        err.print(f"[bold red]Refresh failed[/] at step [bold]{exc.step}[/]: {exc}")
+        err.print(f"[bold red]Refresh failed[/] at step [bold]{exc.step}[/]: {escape(str(exc))}")
         _print_unchanged(settings)
         raise typer.Exit(1) from None
     except Exception as exc:  # noqa: BLE001 - any crash must end in a message and exit code 1
-        err.print(f"[bold red]Refresh failed[/] ({type(exc).__name__}): {exc}")
+        err.print(f"[bold red]Refresh failed[/] ({type(exc).__name__}): {escape(str(exc))}")
         _print_unchanged(settings)
         raise typer.Exit(1) from None
     record_path = settings.runs_dir / f"{run_id}.json"
@@ -126,9 +128,9 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
         )
     console.print(files)
     for line in record.missing:
-        console.print(f"[yellow]missing:[/] {line}")
+        console.print(f"[yellow]missing:[/] {escape(line)}")
     for line in record.warnings:
-        console.print(f"[yellow]warning:[/] {line}")
+        console.print(f"[yellow]warning:[/] {escape(line)}")
     marts = Table(title="Marts (schema marts)")
     marts.add_column("mart")
     marts.add_column("rows", justify="right")

@@ -45,7 +45,8 @@ def land(raw_dir: Path, edition: str, tables: dict[str, pa.Table], sha256: str |
             raise ValueError(f"{table}: parser output does not match the canonical schema")
         target_dir = partition_dir(raw_dir, table, edition)
         target_dir.mkdir(parents=True, exist_ok=True)
-        tmp = target_dir / f".tmp-{uuid.uuid4().hex}.parquet"
+        # not "*.parquet" until renamed: dbt's glob must never read a half-written file
+        tmp = target_dir / f".tmp-{uuid.uuid4().hex}.partial"
         pq.write_table(data, tmp, compression="zstd")
         os.replace(tmp, target_dir / name)
         for other in target_dir.iterdir():
@@ -53,6 +54,14 @@ def land(raw_dir: Path, edition: str, tables: dict[str, pa.Table], sha256: str |
                 other.unlink()
         counts[table] = data.num_rows
     return counts
+
+
+def remove_partial_files(raw_dir: Path) -> list[Path]:
+    """Delete files a killed run left half-written (they never match dbt's glob, but take space)."""
+    leftovers = list(raw_dir.glob("*/release=*/.tmp-*")) if raw_dir.is_dir() else []
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    return leftovers
 
 
 def land_missing(raw_dir: Path, kind: str, edition: str) -> dict[str, int]:

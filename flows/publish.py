@@ -32,7 +32,6 @@ from flows.settings import Settings
 MARTS_SCHEMA = "marts"
 TEST_FAILURES_SCHEMA = "test_failures"
 PARTIAL_PREFIX = ".partial-"
-KEEP_VERSIONS = 2  # the published one and the one before it
 logger = logging.getLogger(__name__)
 
 PIPELINE_RUNS_DDL = f"""
@@ -67,6 +66,7 @@ class Published:
 def publish(settings: Settings, build_db: Path, record: RunRecord) -> Published:
     partial = settings.versions_dir / f"{PARTIAL_PREFIX}{record.run_id}"
     version_dir = settings.versions_dir / record.run_id
+    previous = _published_version(settings.published_dir)
     try:
         counts, finished = _assemble(settings, build_db, record, partial, version_dir)
         _switch(settings.published_dir, version_dir)
@@ -78,7 +78,7 @@ def publish(settings: Settings, build_db: Path, record: RunRecord) -> Published:
             f"could not publish to {settings.published_dir}: {detail}; the previously published warehouse is unchanged"
         ) from exc
     record.finished_at = finished
-    _remove_old_versions(settings.versions_dir, keep=version_dir.name)
+    _remove_old_versions(settings.versions_dir, keep={version_dir.name, previous or version_dir.name})
     return Published(settings.warehouse_path, settings.marts_dir, version_dir.name, counts)
 
 
@@ -131,15 +131,15 @@ def _switch(link: Path, version_dir: Path) -> None:
     fsync(link.parent)
 
 
-def _remove_old_versions(versions_dir: Path, keep: str) -> None:
-    """Keep the published version and the one before it; remove the rest and any partial ones."""
-    versions = sorted(
-        (p for p in versions_dir.iterdir() if p.is_dir() and not p.name.startswith(PARTIAL_PREFIX)),
-        key=lambda p: p.stat().st_mtime,
-    )
-    keep_names = {keep} | {p.name for p in versions[-KEEP_VERSIONS:]}
+def _published_version(link: Path) -> str | None:
+    return Path(os.readlink(link)).name if link.is_symlink() else None
+
+
+def _remove_old_versions(versions_dir: Path, keep: set[str]) -> None:
+    """Keep the published version and the one published before it (for a quick roll-back); remove
+    the rest, including partial or never-published folders that killed runs left behind."""
     for old in versions_dir.iterdir():
-        if old.name not in keep_names and old.is_dir():
+        if old.name not in keep and old.is_dir():
             try:
                 shutil.rmtree(old)
             except OSError as exc:  # a leftover costs disk, never correctness

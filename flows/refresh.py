@@ -26,7 +26,7 @@ from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
 from flows.dbt_build import DbtSummary, run_dbt_build
 from flows.errors import EtlError, FetchError
 from flows.fetch import FetchedFile, fetch_file
-from flows.landing import is_landed, land, land_missing, landed_rows, prune
+from flows.landing import is_landed, land, land_missing, landed_rows, prune, remove_partial_files
 from flows.lock import refresh_lock
 from flows.parsers import parser_for
 from flows.publish import Published, publish
@@ -239,6 +239,8 @@ def _check_editions_usable(cat: Catalogue, fetched: list[FetchedFile]) -> None:
 
 
 def _parse_all(cat: Catalogue, fetched: list[FetchedFile], settings: Settings) -> list[dict[str, Any]]:
+    for leftover in remove_partial_files(settings.raw_dir):
+        announce(f"parse: removed {leftover}, left half-written by an interrupted run")
     outcomes = []
     for f in fetched:
         outcome = parse_task(f, cat.edition(f.edition), settings)

@@ -15,7 +15,7 @@ import yaml
 from flows.settings import PROJECT_DIR, disable_telemetry
 
 disable_telemetry()
-os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 
 MIRROR = Path(os.environ.get("MIGRATION_ETL_TEST_MIRROR", PROJECT_DIR.parent / "shared/data/undesa/mirror"))
 

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +136,39 @@ def test_world_totals_and_reconciliation(data: Path) -> None:
     }
 
 
+def test_data_docs_open_in_a_browser(data: Path) -> None:
+    """The run record links the Data Docs; headless Chromium, with every request off this machine
+    refused, shows this run's validations on the index, all passed, and a click opens one."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("no chromium on this machine (apt-get install -y chromium chromium-driver)")
+    record = json.loads(min((data / "runs").glob("*.json")).read_text())
+    index = Path(record["quality"]["docs"])
+    assert index == data.resolve() / "quality" / "docs" / "index.html"
+    validations = {(r["suite"], r["release"]) for r in record["quality"]["results"]}
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        page = browser.new_page()
+        page.route(re.compile(r"^https?://"), lambda route: route.abort())
+        page.goto(index.as_uri())
+        rows = page.locator("tr.static-row", has_text=record["run_id"])
+        # 18 suites, 7 of them on raw tables validated once per edition
+        assert rows.count() == len(validations) == 25
+        assert rows.locator("i.text-success").count() == 25
+        assert rows.locator("i.text-danger").count() == 0
+        rows.filter(has_text="mart_corridors").first.click()
+        page.wait_for_load_state()
+        assert "/validations/mart_corridors/" in page.url
+        body = " ".join(page.inner_text("body").split())
+        assert "Status: Succeeded" in body and record["run_id"] in body
+        assert "Unsuccessful Expectations 0" in body
+        browser.close()
+
+
 def test_unchanged_rerun_with_a_reader_holding_the_warehouse(
     prefect_server: str, mirror: Path, data: Path, tmp_path: Path
 ) -> None:
@@ -172,3 +210,116 @@ def test_a_truncated_workbook_fails_and_publishes_nothing(
     assert sha256(published) == before
     assert {p.name: sha256(p) for p in (data / "published" / "marts").iterdir()} == parquet_before
     shutil.rmtree(broken)
+
+
+# --- crash safety ---------------------------------------------------------------------------------
+
+
+class Refresh:
+    """A CLI refresh in a child process whose output is watched line by line, to kill it at a chosen
+    moment with SIGKILL: no handler, no `finally`, exactly what a power cut or the OOM killer does."""
+
+    def __init__(self, prefect_server: str, mirror: Path, data: Path) -> None:
+        env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(mirror), "--data-dir", str(data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, condition: Callable[[], bool], what: str, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert self.proc.poll() is None, f"the refresh ended before {what}:\n{self.output}"
+            assert time.monotonic() < deadline, f"no {what} within {timeout} s:\n{self.output}"
+            time.sleep(0.005)
+
+    def kill(self) -> None:
+        assert self.proc.poll() is None, f"the refresh had already ended:\n{self.output}"
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self.reader.join(timeout=30)
+
+    def finish(self) -> int:
+        code = self.proc.wait(timeout=600)
+        self.reader.join(timeout=30)
+        return code
+
+
+def published_fingerprint(data: Path) -> dict[str, str]:
+    published = data / "published"
+    prints = {"link": os.readlink(published), "warehouse": sha256(published / "warehouse.duckdb")}
+    prints |= {p.name: sha256(p) for p in (published / "marts").iterdir()}
+    return prints
+
+
+def assert_published_intact(data: Path, before: dict[str, str]) -> None:
+    assert published_fingerprint(data) == before
+    # and readable: a reader opens it while the killed run's leftovers are still on disk
+    assert query(data, "select count(*) from marts.corridors where release = '2020'")[0][0] > 40_000
+
+
+def test_killed_at_parse_dbt_and_publish_then_recovers(prefect_server: str, mirror: Path, data: Path) -> None:
+    """Three refreshes are killed, each at a later step; every next run starts on the leftovers of
+    the one before with no clean-up in between, and gets past the point where it was killed. A
+    second refresh started while the last one runs is turned away, and the last one publishes."""
+    before = published_fingerprint(data)
+    corridors_before = query(data, "select count(*), sum(migrants) from marts.corridors")
+
+    # 1. during parse: the corridor workbook must be parsed again (1.5 s here), so it is killed inside it
+    shutil.rmtree(data / "raw" / "od_stock" / "release=2020")
+    run = Refresh(prefect_server, mirror, data)
+    run.wait_for(lambda: "parse: 2024 classification" in run.output, "the 2024 files parsed")
+    time.sleep(0.3)
+    run.kill()
+    assert "parse: 2020 origin_destination" not in run.output, "killed too late: the O-D parse had finished"
+    assert_published_intact(data, before)
+
+    # 2. during dbt build: after parsing what the last run left half done, killed with the build database open
+    run = Refresh(prefect_server, mirror, data)
+    run.wait_for(lambda: "dbt build: staging" in run.output, "dbt build started")
+    run.wait_for(lambda: any((data / "build").glob("run-*/warehouse.duckdb")), "a build database")
+    time.sleep(3)
+    run.kill()
+    assert "parse: 2020 origin_destination: parsed (od_stock 426,153)" in run.output
+    assert "tests passed" not in run.output, "killed too late: dbt build had finished"
+    assert_published_intact(data, before)
+
+    # 3. during publish: killed while the new version is being assembled beside the published one
+    run = Refresh(prefect_server, mirror, data)
+    run.wait_for(lambda: any((data / "published-versions").glob(".partial-*")), "publish assembling a version")
+    run.kill()
+    assert "16 models, 63 tests passed" in run.output, run.output
+    assert "published version" not in run.output
+    assert any((data / "published-versions").glob(".partial-*")), "the kill left its partial version"
+    assert_published_intact(data, before)
+
+    # 4. the next refresh succeeds; a second one started meanwhile is refused and changes nothing
+    run = Refresh(prefect_server, mirror, data)
+    run.wait_for(lambda: "fetch: " in run.output, "the refresh holding the lock")
+    second = cli(prefect_server, "run", "--source-dir", str(mirror), "--data-dir", str(data))
+    assert second.returncode == 1
+    assert f"another refresh is already running on {data.resolve()}" in " ".join(second.stderr.split())
+    assert run.finish() == 0, run.output
+    after = published_fingerprint(data)
+    assert after["link"] != before["link"]
+    assert sorted(p.name for p in (data / "published-versions").iterdir()) == sorted(
+        Path(link).name for link in (before["link"], after["link"])
+    ), "partial and never-published versions are swept; the previous version is kept for roll-back"
+    assert not list((data / "raw").rglob(".tmp-*"))
+    assert [p.name for p in (data / "build").iterdir() if p.name.startswith("run-")] == []
+    assert query(data, "select count(*), sum(migrants) from marts.corridors") == corridors_before

@@ -1,0 +1,445 @@
+"""The bad-input catalogue: each broken input, run through the CLI, must end with exit code 1, one
+clear message naming the file (and sheet, row, column where they apply), the published warehouse
+exactly as it was, and nothing half-written left behind; the good run at the end shows the data
+directory recovers without manual clean-up.
+
+The cases share one data directory with a published baseline, so each failure is checked against
+a real published warehouse; they run in order, then the last test runs the good inputs again.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+import flows.publish
+from flows.cli import app
+from tests.conftest import sha256, write_catalogue
+from tests.workbooks import (
+    YEARS,
+    find_cell,
+    locate,
+    make_world,
+    official_names,
+    set_cell,
+    write_edition,
+)
+
+pytestmark = pytest.mark.slow
+
+DEST = official_names("2020")["destination"]
+ORIGIN = official_names("2020")["origin"]
+OD = official_names("2020")["origin_destination"]
+CLASSIFICATION = official_names("2020")["classification"]
+DEST_2024 = official_names("2024")["destination"]
+
+
+@dataclass
+class Setup:
+    release: Path  # the good release files
+    catalogue: Path  # points at them (and pins the classification's sha256)
+    data: Path
+
+
+@pytest.fixture(scope="module")
+def setup(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Setup:
+    release = tmp_path_factory.mktemp("good-release")
+    write_edition(make_world("2020"), release)
+    write_edition(make_world("2024"), release, od=False)
+    editions = {"2020": dict(official_names("2020")), "2024": dict(official_names("2024"))}
+    editions["2024"]["origin_destination"] = None
+    catalogue = write_catalogue(release / "catalogue.yaml", editions, YEARS)
+    doc = yaml.safe_load(catalogue.read_text())
+    for edition in doc["editions"]:
+        for f in edition["files"]:
+            if f["kind"] == "classification":
+                f["sha256"] = sha256(release / CLASSIFICATION)
+    catalogue.write_text(yaml.safe_dump(doc, sort_keys=False))
+    data = tmp_path_factory.mktemp("bad-inputs") / "data"
+    result = run(release, catalogue, data)
+    assert result.exit_code == 0, result.output
+    return Setup(release, catalogue, data)
+
+
+def run(source: Path | None, catalogue: Path, data: Path) -> object:
+    args = ["run", "--data-dir", str(data), "--catalogue", str(catalogue)]
+    if source is not None:
+        args += ["--source-dir", str(source)]
+    return CliRunner().invoke(app, args, env={"COLUMNS": "400"})
+
+
+def broken_copy(setup: Setup, tmp_path: Path) -> Path:
+    folder = tmp_path / "release"
+    shutil.copytree(setup.release, folder)
+    return folder
+
+
+def published_state(data: Path) -> tuple[str, str, str]:
+    published = data / "published"
+    return (
+        os.readlink(published),
+        sha256(published / "warehouse.duckdb"),
+        sha256(published / "marts" / "corridors.parquet"),
+    )
+
+
+def assert_nothing_half_written(data: Path) -> None:
+    assert not list((data / "releases").glob(".incoming-*")), "a partial download was left in the archive"
+    assert not [p for p in (data / "published-versions").iterdir() if p.name.startswith(".partial-")]
+    assert not list((data / "raw").rglob(".tmp-*")), "a partial Parquet file was left in the raw tables"
+    assert not (data / "published-versions").joinpath(".partial").exists()
+
+
+# --- the broken inputs ---------------------------------------------------------------------------
+
+
+def truncate(folder: Path) -> None:
+    path = folder / DEST
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def html_page(folder: Path) -> None:
+    (folder / ORIGIN).write_text("<!DOCTYPE html><html><head><title>403</title></head><body>Denied</body></html>")
+
+
+def zip_bomb(folder: Path) -> None:
+    with (
+        zipfile.ZipFile(folder / OD, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+        zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as member,
+    ):
+        for _ in range(600):
+            member.write(b"0" * (1 << 20))
+
+
+def without_sheet(folder: Path) -> None:
+    wb = load_workbook(folder / ORIGIN)
+    del wb["Table 1"]
+    wb.save(folder / ORIGIN)
+
+
+def header_not_found(folder: Path) -> None:
+    set_cell(folder / ORIGIN, "Table 1", "D10", "Place number")
+
+
+def year_relabelled(folder: Path) -> None:
+    set_cell(folder / DEST, "Table 1", "I10", 2006)  # the both-sexes 2005 column
+
+
+def year_missing(folder: Path) -> None:
+    wb = load_workbook(folder / ORIGIN)
+    wb["Table 1"].delete_cols(21)  # the females' 1995 column (T is their 1990)
+    wb.save(folder / ORIGIN)
+
+
+def text_in_number(folder: Path) -> None:
+    set_cell(folder / DEST, "Table 1", locate(folder / DEST, "Table 1", "Mexico", 2010, block=1), "n/a")
+
+
+def negative_stock(folder: Path) -> None:
+    set_cell(folder / ORIGIN, "Table 1", locate(folder / ORIGIN, "Table 1", "Kazakhstan", 2020), -12)
+
+
+def duplicated_row(folder: Path) -> None:
+    wb = load_workbook(folder / DEST)
+    ws = wb["Table 1"]
+    source = next(r for r in range(11, ws.max_row + 1) if ws.cell(r, 4).value == 484)
+    for col in range(1, ws.max_column + 1):
+        ws.cell(ws.max_row + 1 if col == 1 else ws.max_row, col, ws.cell(source, col).value)
+    wb.save(folder / DEST)
+
+
+def unknown_code(folder: Path) -> None:
+    """Mexico's code becomes 123, a country code M49 never assigned (codes from 900 up are
+    aggregates, which the workbooks list beyond the classification, so only country codes are
+    checked)."""
+    set_cell(folder / DEST, "Table 1", find_cell(folder / DEST, "Table 1", lambda v: v == 484), 123)
+    set_cell(folder / DEST, "Table 2", find_cell(folder / DEST, "Table 2", lambda v: v == 484), 123)
+
+
+def not_reconciling(folder: Path) -> None:
+    world = make_world("2020")
+    cell = locate(folder / DEST, "Table 1", "Turkey", 2015)
+    set_cell(folder / DEST, "Table 1", cell, world.immigrants(792, 2015, "total") + 7)
+
+
+def rows_missing(folder: Path) -> None:
+    """Half of 2024's countries vanish from both tables of its destination workbook: every cell
+    still parses, only the size of the table gives it away."""
+    wb = load_workbook(folder / DEST_2024)
+    for sheet in ("Table 1", "Table 2"):
+        ws = wb[sheet]
+        doomed = [
+            r
+            for r in range(11, ws.max_row + 1)
+            if str(ws.cell(r, 2).value or "").strip() in ("Kazakhstan", "Russian Federation", "Türkiye")
+        ]
+        for r in reversed(doomed):
+            ws.delete_rows(r)
+    wb.save(folder / DEST_2024)
+
+
+def checksum_mismatch(folder: Path) -> None:
+    set_cell(folder / CLASSIFICATION, "Annex", "A1", "edited by hand")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    breaks: Callable[[Path], None]
+    message: str  # a regular expression the CLI's output must contain
+
+
+MIRROR_CASES = [
+    Case(
+        "truncated workbook",
+        truncate,
+        rf"failed at step parse: {DEST}: not a readable xlsx workbook: truncated or not an xlsx file",
+    ),
+    Case(
+        "HTML page saved as .xlsx",
+        html_page,
+        rf"failed at step fetch: {ORIGIN}: not an Excel workbook \(an HTML page; first bytes '<!DOCTYPE html>",
+    ),
+    Case(
+        "zip bomb named .xlsx",
+        zip_bomb,
+        rf"failed at step parse: {OD}: declares 629,145,600 bytes uncompressed, over the 536,870,912-byte limit; "
+        r"refused before inflating \(possible zip bomb\)",
+    ),
+    Case(
+        "workbook without the expected sheet",
+        without_sheet,
+        rf"failed at step parse: {ORIGIN}: no sheet 'Table 1' \(the workbook has: Table of contents, Notes\)",
+    ),
+    Case(
+        "header row not found",
+        header_not_found,
+        rf"failed at step parse: {ORIGIN}, sheet 'Table 1': no header row found in the first 40 rows",
+    ),
+    Case(
+        "year column relabelled",
+        year_relabelled,
+        rf"failed at step parse: {DEST}, sheet 'Table 1', row 10, column F: the both sexes block's year columns are "
+        r"\[1990, 1995, 2000, 2006, 2010, 2015, 2020\].*\(missing \[2005\], unexpected \[2006\]\)",
+    ),
+    Case(
+        "year column missing",
+        year_missing,
+        rf"failed at step parse: {ORIGIN}, sheet 'Table 1', row 10, column T: the females block's year columns are "
+        r"\[1990, 2000, 2005, 2010, 2015, 2020\].*\(missing \[1995\]\)",
+    ),
+    Case(
+        "text in a number cell",
+        text_in_number,
+        rf"failed at step parse: {DEST}, sheet 'Table 1', row \d+, column Q \(2010, males\): text 'n/a' where a "
+        r"number is expected",
+    ),
+    Case(
+        "negative stock",
+        negative_stock,
+        rf"failed at step parse: {ORIGIN}, sheet 'Table 1', row \d+, column L \(2020, both sexes\): negative value -12",
+    ),
+    Case(
+        "duplicated row",
+        duplicated_row,
+        rf"failed at step parse: {DEST}, sheet 'Table 1', row \d+, column D: location code 484 \(Mexico\) is listed "
+        r"again \(first on row \d+\)",
+    ),
+    Case(
+        "unknown location code",
+        unknown_code,
+        rf"failed at step dbt build: dbt build failed: test codes_in_classification_stg_undesa__destination_totals_"
+        rf"location_code: \d+ failing rows, e\.g\. {DEST}, sheet 'Table 1', row \d+, column [F-Z]: .*location_code=123",
+    ),
+    Case(
+        "O-D sums no longer reconcile",
+        not_reconciling,
+        rf"failed at step dbt build: dbt build failed: test od_sums_match_destination_totals: 1 failing rows, "
+        rf"e\.g\. {DEST}, sheet 'Table 1', row \d+, column K: release=2020, year=2015, sex=total, country_code=792, "
+        r"official_total=\d+, od_sum=\d+, difference=-7",
+    ),
+    Case(
+        "rows missing (table too small)",
+        rows_missing,
+        r"failed at step quality: quality gate: \d+ of \d+ expectations failed: .*raw_destination_totals \[release "
+        r"2024\]: expect_table_row_count_to_be_between on staging\.stg_undesa__destination_totals: observed 168",
+    ),
+    Case(
+        "sha256 not matching the catalogue",
+        checksum_mismatch,
+        rf"failed at step fetch: {CLASSIFICATION}: sha256 [0-9a-f]{{64}} does not match the catalogue's "
+        r"[0-9a-f]{64}; the file was not archived",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", MIRROR_CASES, ids=[c.id for c in MIRROR_CASES])
+def test_bad_input(case: Case, setup: Setup, tmp_path: Path) -> None:
+    before = published_state(setup.data)
+    folder = broken_copy(setup, tmp_path)
+    case.breaks(folder)
+    result = run(folder, setup.catalogue, setup.data)
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert_matches(case.message, output)
+    assert "The published warehouse" in output and "was left as it was" in output
+    assert published_state(setup.data) == before
+    assert_nothing_half_written(setup.data)
+
+
+def assert_matches(pattern: str, output: str) -> None:
+    import re
+
+    assert re.search(pattern, output), f"expected /{pattern}/ in:\n{output}"
+
+
+# --- over HTTP ------------------------------------------------------------------------------------
+
+
+class ReleaseServer(ThreadingHTTPServer):
+    folder: Path
+    behaviour: dict[str, str]
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: ReleaseServer
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        name = self.path.rsplit("/", 1)[-1]
+        path = self.server.folder / name
+        how = self.server.behaviour.get(name, "ok")
+        if not path.is_file():
+            self.send_error(404)
+            return
+        body = path.read_bytes()
+        if how == "403":
+            self.send_error(403)
+            return
+        if how == "slow":
+            time.sleep(1.0)
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body if how != "cut" else body[: len(body) // 2])
+        if how == "cut":
+            self.close_connection = True
+
+
+@pytest.fixture
+def server(setup: Setup) -> Iterator[ReleaseServer]:
+    httpd = ReleaseServer(("127.0.0.1", 0), Handler)
+    httpd.folder, httpd.behaviour = setup.release, {}
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+HTTP_CASES = [
+    (
+        "HTTP 403",
+        "403",
+        rf"failed at step fetch: {ORIGIN}: HTTP 403 Forbidden from http://127\.0\.0\.1:\d+/{ORIGIN} "
+        r"\(the server refused this client\)",
+    ),
+    (
+        "timeout",
+        "slow",
+        rf"failed at step fetch: {ORIGIN}: download from http://127\.0\.0\.1:\d+/{ORIGIN} failed "
+        r"after 2 attempts: timed out",
+    ),
+    (
+        "connection cut mid-download",
+        "cut",
+        rf"failed at step fetch: {ORIGIN}: download from http://127\.0\.0\.1:\d+/{ORIGIN} failed after 2 attempts: "
+        r"connection cut mid-download",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "how", "message"), HTTP_CASES, ids=[c[0] for c in HTTP_CASES])
+def test_bad_download(
+    label: str,
+    how: str,
+    message: str,
+    setup: Setup,
+    server: ReleaseServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    host, port = server.server_address[:2]
+    doc = yaml.safe_load(setup.catalogue.read_text())
+    doc["base_url"] = f"http://{host!s}:{port}/"
+    catalogue = tmp_path / "catalogue.yaml"
+    catalogue.write_text(yaml.safe_dump(doc, sort_keys=False))
+    server.behaviour[ORIGIN] = how
+    monkeypatch.setenv("MIGRATION_ETL_HTTP_ATTEMPTS", "2")
+    monkeypatch.setenv("MIGRATION_ETL_HTTP_BACKOFF_SECONDS", "0.01")
+    monkeypatch.setenv("MIGRATION_ETL_HTTP_TIMEOUT_SECONDS", "0.4")
+    before = published_state(setup.data)
+    result = run(None, catalogue, setup.data)
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert_matches(message, output)
+    assert published_state(setup.data) == before
+    assert_nothing_half_written(setup.data)
+    # the archive files every download under its sha256: a partial file would sit under the wrong name
+    archived = [p for p in (setup.data / "releases").rglob("*.xlsx")]
+    assert archived and all(sha256(p) == p.parent.name for p in archived)
+
+
+# --- while publishing -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "error"),
+    [
+        ("disk full", (errno.ENOSPC, "No space left on device")),
+        ("permission denied", (errno.EACCES, "Permission denied")),
+    ],
+)
+def test_an_error_while_publishing(
+    label: str, error: tuple[int, str], setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_switch(link: Path, version_dir: Path) -> None:
+        raise OSError(error[0], error[1], str(link))
+
+    monkeypatch.setattr(flows.publish, "_switch", failing_switch)
+    before = published_state(setup.data)
+    result = run(setup.release, setup.catalogue, setup.data)
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert_matches(
+        rf"failed at step publish: could not publish to {setup.data.resolve() / 'published'}: "
+        rf"{error[1]} \({setup.data.resolve() / 'published'}\); the previously published warehouse is "
+        r"unchanged",
+        output,
+    )
+    assert published_state(setup.data) == before
+    assert_nothing_half_written(setup.data)
+    assert sorted(p.name for p in (setup.data / "published-versions").iterdir()) == [before[0].rsplit("/", 1)[1]]
+
+
+def test_the_next_good_run_succeeds(setup: Setup) -> None:
+    """After every failure above, on the same data directory, with no clean-up in between."""
+    before = published_state(setup.data)
+    result = run(setup.release, setup.catalogue, setup.data)
+    assert result.exit_code == 0, result.output
+    after = published_state(setup.data)
+    assert after[0] != before[0], "a new version was published"
