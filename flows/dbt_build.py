@@ -234,7 +234,8 @@ def summarise(run_results: Path, success: bool) -> DbtSummary:
             parts = unique_id.split(".")
             name = parts[-1] if kind == "unit_test" or len(parts) < 3 else parts[2]
             failures = result.get("failures")
-            what = f"{failures} failing rows" if failures else (result.get("message") or status)
+            plural = "s" if failures != 1 else ""
+            what = f"{failures} failing row{plural}" if failures else (result.get("message") or status)
             summary.failures.append(f"{kind} {name}: {what}")
             if result.get("relation_name"):
                 summary.failed_relations[summary.failures[-1]] = result["relation_name"]

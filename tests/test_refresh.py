@@ -5,6 +5,7 @@ reconciliation failure."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -242,7 +243,7 @@ def test_a_failed_reconciliation_stops_before_publish(
     with pytest.raises(
         BuildError,
         match=r"dbt build failed: test od_sums_match_destination_totals: "
-        r"1 failing rows",
+        r"1 failing row,",
     ):
         refresh(source_dir=str(broken), data_dir=str(data), catalogue=str(catalogue))
     assert sha256(published) == before
@@ -251,3 +252,84 @@ def test_a_failed_reconciliation_stops_before_publish(
     assert failed.runs_dir == data.resolve() / "runs"
     last = max(records, key=lambda p: p.stat().st_mtime).read_text()
     assert '"status": "failed"' in last and '"step": "dbt build"' in last
+
+
+def test_data_quality_is_published_with_the_marts(run: tuple[Path, dict[str, Any], dict[str, World]]) -> None:
+    data, record, _ = run
+    columns = [c for (c,) in query(data, "select column_name from (describe marts.data_quality)")]
+    assert columns[:8] == [
+        "run_id",
+        "suite",
+        "expectation",
+        "table",
+        "column",
+        "release",
+        "success",
+        "unexpected_count",
+    ]
+    rows = query(data, 'select run_id, suite, "table", release, success from marts.data_quality')
+    assert len(rows) == record["quality"]["expectations"] > 200
+    assert {r[0] for r in rows} == {record["run_id"]} and all(r[4] for r in rows)
+    # raw-table suites per edition (three here), mart suites once
+    assert {r[3] for r in rows if r[1] == "raw_od_stock"} == {"2015", "2020", "2024"}
+    assert {r[3] for r in rows if r[1] == "mart_corridors"} == {None}
+
+
+def test_a_failed_expectation_stops_before_publish_and_says_where(
+    prefect_server: str,
+    run: tuple[Path, dict[str, Any], dict[str, World]],
+    release: tuple[Path, Path, dict[str, World]],
+    tmp_path: Path,
+) -> None:
+    """Males + females exceed both sexes by one in a cell of the 2015 corridor table: within the
+    rounding the marts' dbt tests allow (and the edition has no totals to reconcile with), but the
+    raw suite holds the source to the exact sums the official tables have."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    from expectations.gate import QualityFailed
+
+    data, _, worlds = run
+    folder, catalogue, _ = release
+    broken = tmp_path / "release"
+    shutil.copytree(folder, broken)
+    od = broken / official_names("2015")["origin_destination"]
+    w = worlds["2015"]
+    male = w.stock(398, 643, 2015, "male")
+    set_cell(od, "Table 1", find_cell(od, "Table 1", lambda v: v == male), male + 1)
+    published = data / "published" / "warehouse.duckdb"
+    before = sha256(published)
+    with pytest.raises(QualityFailed, match=r"raw_od_stock_sexes \[release 2015\]: expect_column_values_to_be_between"):
+        refresh(source_dir=str(broken), data_dir=str(data), catalogue=str(catalogue))
+    assert sha256(published) == before
+
+    record = json.loads(max((data / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
+    assert record["status"] == "failed" and record["error"]["step"] == "quality"
+    (failure,) = record["quality"]["failures"]
+    assert (failure["suite"], failure["release"], failure["table"], failure["column"]) == (
+        "raw_od_stock_sexes",
+        "2015",
+        "staging.stg_undesa__od_stocks",
+        "sex_gap",
+    )
+    assert failure["unexpected_count"] == 1
+    (sample,) = failure["samples"]
+    where = (sample["destination_code"], sample["origin_code"], sample["year"], sample["male"])
+    assert where == (398, 643, 2015, male + 1)
+    assert record["quality"]["docs"] == str(data.resolve() / "quality" / "docs" / "index.html")
+
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(record["flow_run_id"])
+        assert flow_run.state is not None and flow_run.state.is_failed()
+        assert "raw_od_stock_sexes [release 2015]" in (flow_run.state.message or "")
+        tasks = {
+            t.name: t.state
+            for t in client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])))
+        }
+    (quality,) = [state for name, state in tasks.items() if name.startswith("quality")]
+    assert quality is not None and quality.is_failed(), sorted(tasks)
+    assert "sex_gap: 1 of 192 rows unexpected" in (quality.message or "")
+    # every dbt node was its own task, and passed: the build went through, the gate stopped the run
+    assert tasks["model corridors"] is not None and tasks["model corridors"].is_completed()
+    assert tasks["test od_sums_match_destination_totals"] is not None
+    assert not any(name.startswith("publish") for name in tasks)
