@@ -1,0 +1,35 @@
+"""Migration corridors: the published marts for readers (`streamlit run app/streamlit_app.py`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from app.warehouse import published
+from flows.settings import Settings
+
+VIEWS = Path(__file__).resolve().parent / "views"
+
+st.set_page_config(page_title="Migration corridors", page_icon=":material/public:", layout="wide")
+
+pages = [
+    st.Page(VIEWS / "overview.py", title="Overview", icon=":material/public:", default=True),
+    st.Page(VIEWS / "corridors.py", title="Corridors", icon=":material/swap_horiz:"),
+    st.Page(VIEWS / "country.py", title="Country profile", icon=":material/flag:"),
+    st.Page(VIEWS / "balance_map.py", title="Balance map", icon=":material/map:"),
+    st.Page(VIEWS / "revisions.py", title="Revisions", icon=":material/history:"),
+    st.Page(VIEWS / "quality.py", title="Data & quality", icon=":material/verified:"),
+]
+navigation = st.navigation(pages)
+
+if published() is None:
+    st.title("Migration corridors")
+    st.info(
+        f"Nothing has been published in {Settings().root} yet. Run a refresh first:\n\n"
+        "```sh\nuv run migration-etl run --source-dir ../shared/data/undesa/mirror\n```\n\n"
+        "then reload this page (set `MIGRATION_ETL_DATA_DIR` if the data directory is elsewhere)."
+    )
+    st.stop()
+
+navigation.run()

@@ -1,0 +1,133 @@
+"""Corridors: any corridor in both directions, the most two-way and most one-way large pairs, and
+a country's top partners as a flow diagram."""
+
+from __future__ import annotations
+
+import altair as alt
+import plotly.graph_objects as go
+import streamlit as st
+
+from app.controls import millions, release_and_year, source_caption
+from app.warehouse import query
+
+PARTNERS = 8
+
+release, year = release_and_year(with_corridors=True)
+st.title("Corridors")
+
+countries = query(
+    "select distinct country_code, country_name from marts.country_balance where release = ? order by country_name",
+    release,
+)
+names = dict(zip(countries["country_code"], countries["country_name"], strict=True))
+codes = list(names)
+top = query(
+    "select origin_code, destination_code from marts.corridors where release = ? and year = ? and rank = 1",
+    release,
+    year,
+).iloc[0]
+
+left, right = st.columns(2)
+origin = left.selectbox(
+    "From (country of origin)",
+    codes,
+    index=codes.index(int(top["origin_code"])),
+    format_func=names.__getitem__,
+    key="corridor_origin",
+    help="Type to search.",
+)
+destination = right.selectbox(
+    "To (country of destination)",
+    codes,
+    index=codes.index(int(top["destination_code"])),
+    format_func=names.__getitem__,
+    key="corridor_destination",
+)
+
+both = query(
+    "select year, origin_name || ' → ' || destination_name as direction, migrants from marts.corridors "
+    "where release = ? and ((origin_code = ? and destination_code = ?) or (origin_code = ? and destination_code = ?)) "
+    "order by year",
+    release,
+    origin,
+    destination,
+    destination,
+    origin,
+)
+st.subheader(f"{names[origin]} ⇄ {names[destination]}")
+if both.empty:
+    st.info(f"No migrants are recorded between {names[origin]} and {names[destination]} in the {release} edition.")
+else:
+    now = both[both["year"] == year]
+    for direction, migrants in zip(now["direction"], now["migrants"], strict=True):
+        st.markdown(f"- {direction}: **{millions(migrants)}** in {year}")
+    lines = (
+        alt.Chart(both)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("year:O", title="Year"),
+            y=alt.Y("migrants:Q", title="Migrants", axis=alt.Axis(format="~s")),
+            color=alt.Color("direction:N", title=None, legend=alt.Legend(orient="bottom")),
+            tooltip=["direction:N", "year:O", alt.Tooltip("migrants:Q", format=",")],
+        )
+        .properties(height=280)
+    )
+    st.altair_chart(lines, use_container_width=True)
+source_caption(release, None, "Both directions over time")
+
+st.subheader("Large corridors that run both ways, and those that run one way")
+pairs_sql = (
+    "select country_a_name || ' ⇄ ' || country_b_name as pair, total, a_to_b, b_to_a, asymmetry_index "
+    "from marts.corridor_pairs where release = ? and year = ? and total is not null and {where} "
+    "order by total desc limit 10"
+)
+two_way = query(pairs_sql.format(where="abs(asymmetry_index) <= 0.2"), release, year)
+one_way = query(pairs_sql.format(where="abs(asymmetry_index) >= 0.9"), release, year)
+columns = {
+    "pair": "Pair",
+    "total": st.column_config.NumberColumn("Total", format="localized"),
+    "a_to_b": st.column_config.NumberColumn("First → second", format="localized"),
+    "b_to_a": st.column_config.NumberColumn("Second → first", format="localized"),
+    "asymmetry_index": st.column_config.NumberColumn("Asymmetry", format="%.2f"),
+}
+left, right = st.columns(2)
+left.markdown("**Most two-way** (|asymmetry| ≤ 0.2), largest first")
+left.dataframe(two_way, column_config=columns, hide_index=True)
+right.markdown("**Most one-way** (|asymmetry| ≥ 0.9), largest first")
+right.dataframe(one_way, column_config=columns, hide_index=True)
+source_caption(release, year, "Asymmetry = (A→B − B→A) / (A→B + B→A): 0 balanced, ±1 one way only")
+
+st.subheader(f"Where {names[origin]}'s migrants come from and go to")
+partners = query(
+    "select direction, partner_name, migrants, share from marts.country_partners "
+    "where release = ? and year = ? and country_code = ? and rank <= ? order by direction, rank",
+    release,
+    year,
+    origin,
+    PARTNERS,
+)
+if partners.empty:
+    st.info(f"No partner data for {names[origin]} in {year}.")
+else:
+    sources = partners[partners["direction"] == "from"]
+    targets = partners[partners["direction"] == "to"]
+    labels = [f"{n} (origin)" for n in sources["partner_name"]] + [names[origin]]
+    labels += [f"{n} (destination)" for n in targets["partner_name"]]
+    centre = len(sources)
+    figure = go.Figure(
+        go.Sankey(
+            node={"label": labels, "pad": 12, "thickness": 14},
+            link={
+                "source": list(range(len(sources))) + [centre] * len(targets),
+                "target": [centre] * len(sources) + list(range(centre + 1, centre + 1 + len(targets))),
+                "value": list(sources["migrants"]) + list(targets["migrants"]),
+            },
+        )
+    )
+    figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    st.plotly_chart(figure, use_container_width=True, config={"displaylogo": False})
+    source_caption(
+        release,
+        year,
+        f"Top {PARTNERS} origins of its immigrants (left) and destinations of its emigrants (right)",
+    )

@@ -1,0 +1,136 @@
+"""Country profile: immigrants and emigrants over time, balance, share of population, partners,
+sex split and what the estimate is based on."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app.controls import data_type_note, millions, release_and_year, source_caption
+from app.warehouse import query
+
+release, year = release_and_year()
+st.title("Country profile")
+
+countries = query(
+    "select distinct country_code, country_name from marts.country_balance where release = ? order by country_name",
+    release,
+)
+names = dict(zip(countries["country_code"], countries["country_name"], strict=True))
+codes = list(names)
+default = st.session_state.get("country", 398 if 398 in names else codes[0])
+country = st.selectbox(
+    "Country or area",
+    codes,
+    index=codes.index(default) if default in names else 0,
+    format_func=names.__getitem__,
+    help="Type to search.",
+)
+st.session_state["country"] = country
+
+series = query(
+    "select year, immigrants, emigrants, net_migrants, balance_index, immigrants_pct_population, "
+    "immigrants_male, immigrants_female, emigrants_male, emigrants_female, data_type, source "
+    "from marts.country_balance where release = ? and country_code = ? order by year",
+    release,
+    country,
+)
+now = series[series["year"] == year].iloc[0]
+cols = st.columns(4)
+cols[0].metric(f"Immigrants, {year}", millions(now["immigrants"]))
+cols[1].metric(f"Emigrants, {year}", millions(now["emigrants"]))
+balance = now["balance_index"]
+cols[2].metric(
+    "Balance index",
+    "n/a" if pd.isna(balance) else f"{balance:+.2f}",
+    help="(immigrants − emigrants) / (immigrants + emigrants): +1 only arrivals, −1 only departures, 0 balanced.",
+)
+pct = now["immigrants_pct_population"]
+cols[3].metric("Immigrants as % of population", "n/a" if pd.isna(pct) else f"{pct:.1f}%")
+st.caption(
+    f"Estimate based on: {data_type_note(now['data_type'])}."
+    + (" Totals here are sums of the origin-destination table." if now["source"] == "od_sums" else "")
+)
+
+left, right = st.columns(2)
+long = series.melt("year", ["immigrants", "emigrants"], var_name="measure", value_name="people")
+left.markdown("**Immigrants and emigrants**")
+left.altair_chart(
+    alt.Chart(long)
+    .mark_line(point=True)
+    .encode(
+        x=alt.X("year:O", title="Year"),
+        y=alt.Y("people:Q", title="People", axis=alt.Axis(format="~s")),
+        color=alt.Color("measure:N", title=None, legend=alt.Legend(orient="bottom")),
+        tooltip=["measure:N", "year:O", alt.Tooltip("people:Q", format=",")],
+    )
+    .properties(height=260),
+    use_container_width=True,
+)
+right.markdown("**Balance index**")
+right.altair_chart(
+    alt.Chart(series)
+    .mark_bar()
+    .encode(
+        x=alt.X("year:O", title="Year"),
+        y=alt.Y("balance_index:Q", title="Balance index", scale=alt.Scale(domain=[-1, 1])),
+        color=alt.condition("datum.balance_index >= 0", alt.value("#e6550d"), alt.value("#3182bd")),
+        tooltip=["year:O", alt.Tooltip("balance_index:Q", format="+.2f")],
+    )
+    .properties(height=260),
+    use_container_width=True,
+)
+source_caption(release, None, names[country])
+
+partners = query(
+    "select direction, partner_name, migrants, share from marts.country_partners "
+    "where release = ? and year = ? and country_code = ? and rank <= 10 order by direction, rank",
+    release,
+    year,
+    country,
+)
+left, right = st.columns(2)
+for column, direction, title in (
+    (left, "from", "Top origins of its immigrants"),
+    (right, "to", "Top destinations of its emigrants"),
+):
+    column.markdown(f"**{title}**")
+    part = partners[partners["direction"] == direction]
+    if part.empty:
+        column.info("No origin-destination table for this edition." if partners.empty else "None recorded.")
+        continue
+    column.altair_chart(
+        alt.Chart(part)
+        .mark_bar()
+        .encode(
+            x=alt.X("share:Q", title="Share", axis=alt.Axis(format="%")),
+            y=alt.Y("partner_name:N", sort="-x", title=None),
+            tooltip=["partner_name:N", alt.Tooltip("migrants:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+        )
+        .properties(height=280),
+        use_container_width=True,
+    )
+source_caption(release, year, names[country])
+
+st.markdown("**Women and men**")
+sexes = pd.DataFrame(
+    {
+        "measure": ["immigrants", "immigrants", "emigrants", "emigrants"],
+        "sex": ["female", "male", "female", "male"],
+        "people": [now["immigrants_female"], now["immigrants_male"], now["emigrants_female"], now["emigrants_male"]],
+    }
+).dropna()
+st.altair_chart(
+    alt.Chart(sexes)
+    .mark_bar()
+    .encode(
+        x=alt.X("people:Q", stack="normalize", title="Share", axis=alt.Axis(format="%")),
+        y=alt.Y("measure:N", title=None),
+        color=alt.Color("sex:N", title=None, scale=alt.Scale(range=["#9e3d8c", "#3b8ea5"])),
+        tooltip=["measure:N", "sex:N", alt.Tooltip("people:Q", format=",")],
+    )
+    .properties(height=120),
+    use_container_width=True,
+)
+source_caption(release, year, names[country])

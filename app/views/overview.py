@@ -1,0 +1,116 @@
+"""Overview: how many international migrants, the trend, the largest corridors."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from app.controls import editions, millions, release_and_year, source_caption
+from app.warehouse import query
+
+TWO_WAY = 0.5  # |asymmetry| at most this: the reverse flow is at least a third of the corridor
+
+release, year = release_and_year()
+st.title("International migrants")
+
+world = query(
+    "select year, sum(immigrants) as migrants, sum(population) as population "
+    "from marts.country_balance where release = ? group by year order by year",
+    release,
+)
+now = world[world["year"] == year].iloc[0]
+first = world.iloc[0]
+share = now["migrants"] / now["population"] * 100 if now["population"] else None
+cols = st.columns(3)
+cols[0].metric(f"International migrants, {year}", millions(now["migrants"]))
+cols[1].metric("Share of the world's population", f"{share:.1f}%" if share else "n/a")
+cols[2].metric(
+    f"Change since {int(first['year'])}",
+    f"{(now['migrants'] / first['migrants'] - 1) * 100:+.0f}%",
+    help="People living outside their country of birth (or citizenship), at mid-year.",
+)
+
+st.subheader(f"World total, {int(first['year'])}–{int(world['year'].max())}")
+trend = (
+    alt.Chart(world)
+    .mark_line(point=True)
+    .encode(
+        x=alt.X("year:O", title="Year"),
+        y=alt.Y("migrants:Q", title="International migrants", axis=alt.Axis(format="~s")),
+        tooltip=[alt.Tooltip("year:O"), alt.Tooltip("migrants:Q", format=",")],
+    )
+    .properties(height=260)
+)
+st.altair_chart(trend, use_container_width=True)
+source_caption(release, None, "Sum over countries of destination")
+
+corridor_release = release if release in editions(with_corridors=True) else None
+st.subheader("The 20 largest corridors")
+if corridor_release is None:
+    st.info(
+        f"The {release} edition has no origin-destination table in this warehouse, so it has no corridors. "
+        "Pick an edition that has one in the sidebar."
+    )
+else:
+    top = query(
+        "select rank, origin_name, destination_name, origin_name || ' → ' || destination_name as corridor, "
+        "migrants, reverse_migrants, asymmetry_index from marts.corridors "
+        "where release = ? and year = ? and rank <= 20 order by rank",
+        release,
+        year,
+    )
+    top["kind"] = [
+        "two-way" if ai is not None and abs(ai) <= TWO_WAY else "mostly one-way" for ai in top["asymmetry_index"]
+    ]
+    bars = (
+        alt.Chart(top)
+        .mark_bar()
+        .encode(
+            x=alt.X("migrants:Q", title="Migrants", axis=alt.Axis(format="~s")),
+            y=alt.Y("corridor:N", sort=alt.SortField("rank"), title=None),
+            color=alt.Color(
+                "kind:N",
+                title="Direction",
+                scale=alt.Scale(domain=["two-way", "mostly one-way"], range=["#e6550d", "#3182bd"]),
+            ),
+            tooltip=[
+                "rank:Q",
+                "corridor:N",
+                alt.Tooltip("migrants:Q", format=","),
+                alt.Tooltip("reverse_migrants:Q", format=",", title="the other way"),
+                alt.Tooltip("asymmetry_index:Q", format=".2f"),
+            ],
+        )
+        .properties(height=520)
+    )
+    st.altair_chart(bars, use_container_width=True)
+    source_caption(
+        release,
+        year,
+        f"Two-way: the reverse corridor is at least a third as large (|asymmetry| ≤ {TWO_WAY})",
+    )
+
+    st.subheader("In numbers")
+    largest = top.iloc[0]
+    top_share = top["migrants"].sum() / now["migrants"] * 100
+    hosts = query(
+        "select country_name, immigrants from marts.country_balance where release = ? and year = ? "
+        "order by immigrants desc nulls last limit 1",
+        release,
+        year,
+    ).iloc[0]
+    senders = query(
+        "select country_name, emigrants from marts.country_balance where release = ? and year = ? "
+        "order by emigrants desc nulls last limit 1",
+        release,
+        year,
+    ).iloc[0]
+    two_way = int((top["kind"] == "two-way").sum())
+    st.markdown(
+        f"- The largest corridor is **{largest['corridor']}**: {millions(largest['migrants'])} people.\n"
+        f"- The 20 largest corridors hold **{top_share:.0f}%** of all international migrants.\n"
+        f"- **{two_way} of the 20** run substantially both ways.\n"
+        f"- **{hosts['country_name']}** hosts the most immigrants ({millions(hosts['immigrants'])}); "
+        f"**{senders['country_name']}** has the most emigrants ({millions(senders['emigrants'])})."
+    )
+    source_caption(release, year, "Computed from the marts")

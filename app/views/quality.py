@@ -1,0 +1,96 @@
+"""Data & quality: when the data was refreshed, from which files, what was checked, downloads and
+how to cite the source."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from app.warehouse import mart_parquet, published, query
+
+MARTS = ["corridors", "corridor_pairs", "country_balance", "country_partners", "region_flows", "release_revisions"]
+CITATION = (
+    "United Nations Department of Economic and Social Affairs, Population Division (2024). "
+    "International Migrant Stock 2024. (and, for the 2020 edition: International Migrant Stock 2020). "
+    "Licensed under Creative Commons Attribution 3.0 IGO (CC BY 3.0 IGO)."
+)
+
+st.title("Data & quality")
+runs = query(
+    "select run_id, started_at, finished_at, status, duration_seconds, editions, input_files, missing_files, "
+    "warnings, checks_passed, checks_failed from marts.pipeline_runs order by finished_at desc"
+)
+last = runs.iloc[0]
+current = published()
+cols = st.columns(3)
+cols[0].metric("Last refresh", pd.Timestamp(last["finished_at"]).strftime("%Y-%m-%d %H:%M UTC"))
+cols[1].metric("Status", str(last["status"]))
+cols[2].metric("Editions", ", ".join(last["editions"]))
+st.caption(f"Published version {current.version if current else '?'}; {len(runs)} refreshes recorded.")
+for line in last["missing_files"]:
+    st.warning(f"Missing: {line}")
+for line in last["warnings"]:
+    st.warning(line)
+
+st.subheader("Source files")
+files = pd.DataFrame(json.loads(last["input_files"]))
+st.dataframe(
+    files[["edition", "kind", "name", "checksum", "sha256"]],
+    hide_index=True,
+    column_config={"checksum": "Checksum check", "sha256": "SHA-256"},
+)
+st.caption(
+    "'verified': matches the checksum recorded for the official file; 'not-official': differs from the "
+    "official file (the 2020 origin-destination workbook here is a layout reconstruction); 'unverified': no "
+    "reference checksum."
+)
+
+st.subheader("Quality checks")
+quality = query(
+    'select suite, expectation, "table", "column", release, success, unexpected_count, observed, why '
+    "from marts.data_quality order by success, suite, release"
+)
+if quality.empty:
+    st.info("No quality results were recorded with this version.")
+else:
+    passed = int(quality["success"].sum())
+    dbt_passed, dbt_failed = int(last["checks_passed"]), int(last["checks_failed"])
+    st.markdown(
+        f"**{passed} of {len(quality)}** Great Expectations checks passed in "
+        f"{quality['suite'].nunique()} suites, and **{dbt_passed}** dbt tests ({dbt_failed} failed), "
+        "including the reconciliation of every origin-destination sum with the official totals. "
+        "A refresh whose checks fail is never published."
+    )
+    summary = (
+        quality.groupby("suite", as_index=False)
+        .agg(checks=("success", "size"), passed=("success", "sum"))
+        .assign(ok=lambda d: d["checks"] == d["passed"])
+    )
+    st.dataframe(summary, hide_index=True, column_config={"ok": st.column_config.CheckboxColumn("All passed")})
+    with st.expander("Every check"):
+        st.dataframe(quality, hide_index=True)
+
+st.subheader("Download the marts")
+mart = st.selectbox("Mart", MARTS)
+left, right = st.columns(2)
+left.download_button(
+    "CSV",
+    data=lambda: query(f"select * from marts.{MARTS[MARTS.index(mart)]}").to_csv(index=False).encode(),
+    file_name=f"{mart}.csv",
+    mime="text/csv",
+    on_click="ignore",
+)
+right.download_button(
+    "Parquet",
+    data=lambda: mart_parquet(mart),
+    file_name=f"{mart}.parquet",
+    mime="application/vnd.apache.parquet",
+    on_click="ignore",
+)
+st.caption("Column documentation: dbt_project/models/marts/*.yml in the project repository.")
+
+st.subheader("Source and licence")
+st.markdown(f"> {CITATION}")
+st.caption("Figures for one year are not comparable across editions; see Revisions.")
