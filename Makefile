@@ -1,13 +1,16 @@
 # The whole stack in a few verbs. Everything runs through uv, from uv.lock.
 MIRROR ?= ../shared/data/undesa/mirror
 
-.PHONY: setup refresh test lint clean
+.PHONY: setup refresh app test lint clean
 
 setup:            ## install the locked environment into .venv
 	uv sync --frozen
 
 refresh:          ## fetch, parse, build and publish the warehouse from the local mirror
 	uv run migration-etl run --source-dir $(MIRROR)
+
+app:              ## serve the Streamlit app on http://localhost:8501
+	uv run migration-etl app
 
 test:             ## the full test suite (the same command CI runs)
 	uv run pytest

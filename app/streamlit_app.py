@@ -11,15 +11,15 @@ from flows.settings import Settings
 
 VIEWS = Path(__file__).resolve().parent / "views"
 
-st.set_page_config(page_title="Migration corridors", page_icon=":material/public:", layout="wide")
+st.set_page_config(page_title="Migration corridors", page_icon="🌍", layout="wide")
 
 pages = [
-    st.Page(VIEWS / "overview.py", title="Overview", icon=":material/public:", default=True),
-    st.Page(VIEWS / "corridors.py", title="Corridors", icon=":material/swap_horiz:"),
-    st.Page(VIEWS / "country.py", title="Country profile", icon=":material/flag:"),
-    st.Page(VIEWS / "balance_map.py", title="Balance map", icon=":material/map:"),
-    st.Page(VIEWS / "revisions.py", title="Revisions", icon=":material/history:"),
-    st.Page(VIEWS / "quality.py", title="Data & quality", icon=":material/verified:"),
+    st.Page(VIEWS / "overview.py", title="Overview", default=True),
+    st.Page(VIEWS / "corridors.py", title="Corridors"),
+    st.Page(VIEWS / "country.py", title="Country profile"),
+    st.Page(VIEWS / "balance_map.py", title="Balance map"),
+    st.Page(VIEWS / "revisions.py", title="Revisions"),
+    st.Page(VIEWS / "quality.py", title="Data & quality"),
 ]
 navigation = st.navigation(pages)
 

@@ -99,6 +99,24 @@ def run(
     _print_summary(record, settings, record_path, time.perf_counter() - started)
 
 
+@app.command("app")
+def run_app(
+    data_dir: DataDir = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+) -> None:
+    """Serve the Streamlit app over the published warehouse."""
+    import subprocess
+
+    from flows.settings import PROJECT_DIR, Settings
+
+    disable_telemetry()
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
+    env = {**os.environ, "MIGRATION_ETL_DATA_DIR": str(Settings(**overrides).root)}
+    script = PROJECT_DIR / "app" / "streamlit_app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)]
+    raise typer.Exit(subprocess.call(command, env=env, cwd=PROJECT_DIR))
+
+
 def _print_unchanged(settings: Any) -> None:
     if settings.warehouse_path.exists():
         err.print(f"The published warehouse {settings.warehouse_path} was left as it was.")

@@ -27,7 +27,7 @@ release, year = release_and_year()
 st.title("Who receives, who sends")
 st.markdown(
     "The **balance index** is (immigrants − emigrants) / (immigrants + emigrants): "
-    "**+1** (orange) means only arrivals, **−1** (blue) only departures, **0** as many of each."
+    "**+1** (red) means only arrivals, **−1** (blue) only departures, **0** as many of each."
 )
 
 balance = query(
@@ -36,7 +36,8 @@ balance = query(
     release,
     year,
 )
-base = alt.Chart(alt.Data(values=countries())).mark_geoshape(stroke="white", strokeWidth=0.3)
+shapes = alt.Data(values=countries())  # type: ignore[no-untyped-call]
+base = alt.Chart(shapes).mark_geoshape(stroke="white", strokeWidth=0.3)
 choropleth = (
     base.transform_lookup(
         lookup="properties.iso3",

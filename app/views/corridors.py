@@ -3,6 +3,8 @@ a country's top partners as a flow diagram."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import altair as alt
 import plotly.graph_objects as go
 import streamlit as st
@@ -83,7 +85,7 @@ pairs_sql = (
 )
 two_way = query(pairs_sql.format(where="abs(asymmetry_index) <= 0.2"), release, year)
 one_way = query(pairs_sql.format(where="abs(asymmetry_index) >= 0.9"), release, year)
-columns = {
+columns: dict[str, Any] = {
     "pair": "Pair",
     "total": st.column_config.NumberColumn("Total", format="localized"),
     "a_to_b": st.column_config.NumberColumn("First → second", format="localized"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from app.controls import editions, millions, release_and_year, source_caption
@@ -44,73 +45,77 @@ trend = (
 st.altair_chart(trend, use_container_width=True)
 source_caption(release, None, "Sum over countries of destination")
 
-corridor_release = release if release in editions(with_corridors=True) else None
+with_corridors = editions(with_corridors=True)
 st.subheader("The 20 largest corridors")
-if corridor_release is None:
+if not with_corridors:
+    st.info("No edition in this warehouse has an origin-destination table, so there are no corridors to show.")
+    st.stop()
+corridor_release, corridor_year = release, year
+if release not in with_corridors:
+    corridor_release = with_corridors[0]
+    corridor_year = int(
+        query("select max(year) as y from marts.corridors where release = ?", corridor_release)["y"].iloc[0]
+    )
     st.info(
-        f"The {release} edition has no origin-destination table in this warehouse, so it has no corridors. "
-        "Pick an edition that has one in the sidebar."
+        f"The {release} edition has no origin-destination table in this warehouse, so these corridors come from "
+        f"the {corridor_release} edition, for {corridor_year}."
     )
-else:
-    top = query(
-        "select rank, origin_name, destination_name, origin_name || ' → ' || destination_name as corridor, "
-        "migrants, reverse_migrants, asymmetry_index from marts.corridors "
-        "where release = ? and year = ? and rank <= 20 order by rank",
-        release,
-        year,
+top = query(
+    "select rank, origin_name, destination_name, origin_name || ' → ' || destination_name as corridor, "
+    "migrants, reverse_migrants, asymmetry_index from marts.corridors "
+    "where release = ? and year = ? and rank <= 20 order by rank",
+    corridor_release,
+    corridor_year,
+)
+top["kind"] = ["two-way" if pd.notna(ai) and abs(ai) <= TWO_WAY else "mostly one-way" for ai in top["asymmetry_index"]]
+bars = (
+    alt.Chart(top)
+    .mark_bar()
+    .encode(
+        x=alt.X("migrants:Q", title="Migrants", axis=alt.Axis(format="~s")),
+        y=alt.Y("corridor:N", sort=alt.SortField("rank"), title=None),
+        color=alt.Color(
+            "kind:N",
+            title="Direction",
+            scale=alt.Scale(domain=["two-way", "mostly one-way"], range=["#e6550d", "#3182bd"]),
+        ),
+        tooltip=[
+            "rank:Q",
+            "corridor:N",
+            alt.Tooltip("migrants:Q", format=","),
+            alt.Tooltip("reverse_migrants:Q", format=",", title="the other way"),
+            alt.Tooltip("asymmetry_index:Q", format=".2f"),
+        ],
     )
-    top["kind"] = [
-        "two-way" if ai is not None and abs(ai) <= TWO_WAY else "mostly one-way" for ai in top["asymmetry_index"]
-    ]
-    bars = (
-        alt.Chart(top)
-        .mark_bar()
-        .encode(
-            x=alt.X("migrants:Q", title="Migrants", axis=alt.Axis(format="~s")),
-            y=alt.Y("corridor:N", sort=alt.SortField("rank"), title=None),
-            color=alt.Color(
-                "kind:N",
-                title="Direction",
-                scale=alt.Scale(domain=["two-way", "mostly one-way"], range=["#e6550d", "#3182bd"]),
-            ),
-            tooltip=[
-                "rank:Q",
-                "corridor:N",
-                alt.Tooltip("migrants:Q", format=","),
-                alt.Tooltip("reverse_migrants:Q", format=",", title="the other way"),
-                alt.Tooltip("asymmetry_index:Q", format=".2f"),
-            ],
-        )
-        .properties(height=520)
-    )
-    st.altair_chart(bars, use_container_width=True)
-    source_caption(
-        release,
-        year,
-        f"Two-way: the reverse corridor is at least a third as large (|asymmetry| ≤ {TWO_WAY})",
-    )
+    .properties(height=520)
+)
+st.altair_chart(bars, use_container_width=True)
+source_caption(
+    corridor_release,
+    corridor_year,
+    f"Two-way: the reverse corridor is at least a third as large (|asymmetry| ≤ {TWO_WAY})",
+)
 
-    st.subheader("In numbers")
-    largest = top.iloc[0]
-    top_share = top["migrants"].sum() / now["migrants"] * 100
-    hosts = query(
-        "select country_name, immigrants from marts.country_balance where release = ? and year = ? "
-        "order by immigrants desc nulls last limit 1",
-        release,
-        year,
-    ).iloc[0]
-    senders = query(
-        "select country_name, emigrants from marts.country_balance where release = ? and year = ? "
-        "order by emigrants desc nulls last limit 1",
-        release,
-        year,
-    ).iloc[0]
-    two_way = int((top["kind"] == "two-way").sum())
-    st.markdown(
-        f"- The largest corridor is **{largest['corridor']}**: {millions(largest['migrants'])} people.\n"
-        f"- The 20 largest corridors hold **{top_share:.0f}%** of all international migrants.\n"
-        f"- **{two_way} of the 20** run substantially both ways.\n"
-        f"- **{hosts['country_name']}** hosts the most immigrants ({millions(hosts['immigrants'])}); "
-        f"**{senders['country_name']}** has the most emigrants ({millions(senders['emigrants'])})."
-    )
-    source_caption(release, year, "Computed from the marts")
+st.subheader("In numbers")
+facts = [f"The largest corridor is **{top['corridor'].iloc[0]}**: {millions(top['migrants'].iloc[0])} people."]
+if corridor_release == release:
+    facts.append(f"The 20 largest corridors hold **{top['migrants'].sum() / now['migrants'] * 100:.0f}%** of all.")
+facts.append(f"**{int((top['kind'] == 'two-way').sum())} of the 20** run substantially both ways.")
+hosts = query(
+    "select country_name, immigrants from marts.country_balance where release = ? and year = ? "
+    "order by immigrants desc nulls last limit 1",
+    release,
+    year,
+).iloc[0]
+senders = query(
+    "select country_name, emigrants from marts.country_balance where release = ? and year = ? "
+    "order by emigrants desc nulls last limit 1",
+    release,
+    year,
+).iloc[0]
+facts.append(
+    f"**{hosts['country_name']}** hosts the most immigrants ({millions(hosts['immigrants'])}) in {year}; "
+    f"**{senders['country_name']}** has the most emigrants ({millions(senders['emigrants'])})."
+)
+st.markdown("\n".join(f"- {fact}" for fact in facts))
+source_caption(release, year, "Computed from the marts")

@@ -1,0 +1,213 @@
+"""The Streamlit app on the real mirror's warehouse: every page through AppTest (renders, its
+selectors change what is shown, no exception), the message before any refresh, and every page in
+headless Chromium from a real `streamlit run` on loopback, with a screenshot each."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from flows.settings import PROJECT_DIR
+
+pytestmark = [pytest.mark.slow, pytest.mark.real_data]
+
+APP = str(PROJECT_DIR / "app" / "streamlit_app.py")
+PAGES = {
+    "overview": "International migrants",
+    "corridors": "Corridors",
+    "country": "Country profile",
+    "balance_map": "Who receives, who sends",
+    "revisions": "How the editions revised the figures",
+    "quality": "Data & quality",
+}
+
+
+@pytest.fixture(scope="module")
+def data(prefect_server: str, mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("app") / "data"
+    env = {**os.environ, "PREFECT_API_URL": prefect_server}
+    result = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(mirror), "--data-dir", str(data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return data
+
+
+@pytest.fixture
+def app(data: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("MIGRATION_ETL_DATA_DIR", str(data))
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+def page(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    if name != "overview":
+        at.switch_page(f"views/{name}.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [t.value for t in at.title] == [PAGES[name]]
+    return at
+
+
+def test_overview_figures_come_from_the_marts(app: None) -> None:
+    at = page("overview")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["International migrants, 2024"] == "304.0 million"
+    assert metrics["Share of the world's population"] == "3.7%"
+    # 2024 has no corridor file: the page says so and shows the 2020 edition's corridors
+    assert any("so these corridors come from the 2020 edition, for 2020" in i.value for i in at.info)
+    at.sidebar.selectbox(key="release").select("2020").run()
+    at.sidebar.selectbox(key="year").select(2020).run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["International migrants, 2020"] == "280.6 million"
+    facts = " ".join(m.value for m in at.markdown)
+    assert "The largest corridor is **Mexico → United States of America**: 10.9 million" in facts
+    assert "hold **" in facts and all("2020 edition" in c.value for c in at.caption)
+
+
+def test_corridors_both_directions_and_partners(app: None) -> None:
+    at = page("corridors")
+    assert at.sidebar.selectbox(key="release").options == ["2020"], "only editions with corridors"
+    text = " ".join(m.value for m in at.markdown)
+    assert "Mexico → United States of America: **10.9 million** in 2020" in text
+    at.selectbox(key="corridor_origin").select(398).run()  # Kazakhstan
+    at.selectbox(key="corridor_destination").select(643).run()  # Russian Federation
+    text = " ".join(m.value for m in at.markdown)
+    assert "Kazakhstan → Russian Federation: **2.6 million** in 2020" in text
+    assert "Russian Federation → Kazakhstan: **2.5 million** in 2020" in text
+    assert len(at.dataframe) == 2 and all(len(d.value) == 10 for d in at.dataframe)
+
+
+def test_country_profile_follows_the_selection(app: None) -> None:
+    at = page("country")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Immigrants, 2024"] == "2.1 million" and metrics["Emigrants, 2024"] == "2.8 million"
+    assert any("Estimate based on: foreign-born population" in c.value for c in at.caption)
+    at.selectbox[0].select(840).run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Immigrants, 2024"] == "52.4 million"
+
+
+def test_balance_map_table(app: None) -> None:
+    at = page("balance_map")
+    table = at.dataframe[0].value
+    assert len(table) == 235
+    assert table["balance_index"].max() <= 1 and table["balance_index"].min() >= -1
+
+
+def test_revisions_kazakhstan(app: None) -> None:
+    at = page("revisions")
+    text = " ".join(m.value for m in at.markdown)
+    assert (
+        "**Kazakhstan**, immigrants in 2020: **3.7 million** in the 2020 edition, **2.0 million** in the 2024 " in text
+    )
+    assert "(-46.7%)" in text
+    at.sidebar.radio[0].set_value("emigrants").run()
+    assert "emigrants in 2020" in " ".join(m.value for m in at.markdown)
+
+
+def test_data_and_quality(app: None) -> None:
+    at = page("quality")
+    assert {m.label: m.value for m in at.metric}["Status"] == "success"
+    text = " ".join(m.value for m in at.markdown)
+    assert "**295 of 295** Great Expectations checks passed in 18 suites" in text
+    assert "CC BY 3.0 IGO" in text
+    assert any("2024 origin_destination" in w.value for w in at.warning)
+
+
+def test_without_a_published_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIGRATION_ETL_DATA_DIR", str(tmp_path / "empty"))
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert not at.exception
+    assert "Nothing has been published" in at.info[0].value and "migration-etl run" in at.info[0].value
+
+
+# --- in a browser ---------------------------------------------------------------------------------
+
+CHARTS = "[data-testid='stVegaLiteChart'], [data-testid='stPlotlyChart'], [data-testid='stDataFrame']"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(data: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "MIGRATION_ETL_DATA_DIR": str(data)}
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", APP,
+            "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+            "--browser.gatherUsageStats", "false",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            assert time.monotonic() < deadline, "streamlit did not start"
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_every_page_in_a_browser(server: str) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("no chromium on this machine (apt-get install -y chromium chromium-driver)")
+    shots = PROJECT_DIR / "data" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        outside: list[str] = []
+        page.route(
+            re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: (outside.append(route.request.url), route.abort())
+        )
+        for name, title in PAGES.items():
+            page.goto(server if name == "overview" else f"{server}/{name}")
+            page.get_by_role("heading", name=title).wait_for(timeout=30_000)
+            page.wait_for_selector(
+                "[data-testid='stVegaLiteChart'], [data-testid='stPlotlyChart'], [data-testid='stDataFrame']",
+                timeout=30_000,
+            )
+            page.wait_for_timeout(1500)  # let the charts draw
+            assert page.locator("[data-testid='stException']").count() == 0, name
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        browser.close()
+    assert outside == [], "the app asked for something off this machine"
