@@ -3,6 +3,8 @@ message shown before anything is published."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from app.warehouse import query
@@ -63,3 +65,22 @@ def data_type_note(codes: str | None) -> str:
     if not codes:
         return "not stated"
     return "; ".join(DATA_TYPES.get(code, code) for code in codes.split())
+
+
+def country_names(release: str) -> dict[int, str]:
+    """Countries and areas of an edition, code -> the edition's own name, in name order."""
+    rows = query(
+        "select distinct country_code, country_name from marts.country_balance where release = ? order by country_name",
+        release,
+    )
+    return dict(zip(rows["country_code"], rows["country_name"], strict=True))
+
+
+def pick_country(names: dict[int, str], label: str, default: int, key: str = "country", container: Any = st) -> int:
+    """A searchable country selector. Under the shared key "country" the choice carries across
+    pages; `default` applies until the reader picks one."""
+    codes = list(names)
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = default if default in names else codes[0]
+    choice: int = container.selectbox(label, codes, format_func=names.__getitem__, key=key, help="Type to search.")
+    return choice

@@ -44,7 +44,8 @@ def published() -> Published | None:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _query(warehouse: str, version: str, sql: str, params: tuple[Any, ...]) -> pd.DataFrame:
+def _query(warehouse: str, sql: str, params: tuple[Any, ...]) -> pd.DataFrame:
+    """Cached per warehouse path, which lies inside the published version's folder."""
     with duckdb.connect(warehouse, read_only=True) as con:
         return con.execute(sql, list(params)).df()
 
@@ -54,11 +55,11 @@ def query(sql: str, *params: Any) -> pd.DataFrame:
     current = published()
     if current is None:
         return pd.DataFrame()
-    return _query(str(current.warehouse), current.version, sql, tuple(params))
+    return _query(str(current.warehouse), sql, tuple(params))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _mart_bytes(path: str, version: str) -> bytes:
+def _mart_bytes(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
@@ -66,4 +67,4 @@ def mart_parquet(mart: str) -> bytes:
     current = published()
     if current is None:
         return b""
-    return _mart_bytes(str(current.marts_dir / f"{mart}.parquet"), current.version)
+    return _mart_bytes(str(current.marts_dir / f"{mart}.parquet"))

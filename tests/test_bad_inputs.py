@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import shutil
 import threading
 import time
@@ -311,8 +312,6 @@ def test_bad_input(case: Case, setup: Setup, tmp_path: Path) -> None:
 
 
 def assert_matches(pattern: str, output: str) -> None:
-    import re
-
     assert re.search(pattern, output), f"expected /{pattern}/ in:\n{output}"
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import altair as alt
 import plotly.graph_objects as go
 import streamlit as st
 
-from app.controls import millions, release_and_year, source_caption
+from app.charts import over_years
+from app.controls import country_names, millions, pick_country, release_and_year, source_caption
 from app.warehouse import query
 
 PARTNERS = 8
@@ -17,12 +17,7 @@ PARTNERS = 8
 release, year = release_and_year(with_corridors=True)
 st.title("Corridors")
 
-countries = query(
-    "select distinct country_code, country_name from marts.country_balance where release = ? order by country_name",
-    release,
-)
-names = dict(zip(countries["country_code"], countries["country_name"], strict=True))
-codes = list(names)
+names = country_names(release)
 top = query(
     "select origin_code, destination_code from marts.corridors where release = ? and year = ? and rank = 1",
     release,
@@ -30,20 +25,9 @@ top = query(
 ).iloc[0]
 
 left, right = st.columns(2)
-origin = left.selectbox(
-    "From (country of origin)",
-    codes,
-    index=codes.index(int(top["origin_code"])),
-    format_func=names.__getitem__,
-    key="corridor_origin",
-    help="Type to search.",
-)
-destination = right.selectbox(
-    "To (country of destination)",
-    codes,
-    index=codes.index(int(top["destination_code"])),
-    format_func=names.__getitem__,
-    key="corridor_destination",
+origin = pick_country(names, "From (country of origin)", int(top["origin_code"]), "corridor_origin", left)
+destination = pick_country(
+    names, "To (country of destination)", int(top["destination_code"]), "corridor_destination", right
 )
 
 both = query(
@@ -63,18 +47,7 @@ else:
     now = both[both["year"] == year]
     for direction, migrants in zip(now["direction"], now["migrants"], strict=True):
         st.markdown(f"- {direction}: **{millions(migrants)}** in {year}")
-    lines = (
-        alt.Chart(both)
-        .mark_line(point=True)
-        .encode(
-            x=alt.X("year:O", title="Year"),
-            y=alt.Y("migrants:Q", title="Migrants", axis=alt.Axis(format="~s")),
-            color=alt.Color("direction:N", title=None, legend=alt.Legend(orient="bottom")),
-            tooltip=["direction:N", "year:O", alt.Tooltip("migrants:Q", format=",")],
-        )
-        .properties(height=280)
-    )
-    st.altair_chart(lines, use_container_width=True)
+    st.altair_chart(over_years(both, "migrants", "Migrants", "direction", height=280), use_container_width=True)
 source_caption(release, None, "Both directions over time")
 
 st.subheader("Large corridors that run both ways, and those that run one way")

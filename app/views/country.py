@@ -7,27 +7,21 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app.controls import data_type_note, millions, release_and_year, source_caption
+from app.charts import over_years
+from app.controls import country_names, data_type_note, millions, pick_country, release_and_year, source_caption
 from app.warehouse import query
 
 release, year = release_and_year()
 st.title("Country profile")
 
-countries = query(
-    "select distinct country_code, country_name from marts.country_balance where release = ? order by country_name",
+names = country_names(release)
+largest = query(
+    "select country_code from marts.country_balance where release = ? and year = ? "
+    "order by immigrants desc nulls last limit 1",
     release,
-)
-names = dict(zip(countries["country_code"], countries["country_name"], strict=True))
-codes = list(names)
-default = st.session_state.get("country", 398 if 398 in names else codes[0])
-country = st.selectbox(
-    "Country or area",
-    codes,
-    index=codes.index(default) if default in names else 0,
-    format_func=names.__getitem__,
-    help="Type to search.",
-)
-st.session_state["country"] = country
+    year,
+)["country_code"].iloc[0]
+country = pick_country(names, "Country or area", int(largest))
 
 series = query(
     "select year, immigrants, emigrants, net_migrants, balance_index, immigrants_pct_population, "
@@ -56,18 +50,7 @@ st.caption(
 left, right = st.columns(2)
 long = series.melt("year", ["immigrants", "emigrants"], var_name="measure", value_name="people")
 left.markdown("**Immigrants and emigrants**")
-left.altair_chart(
-    alt.Chart(long)
-    .mark_line(point=True)
-    .encode(
-        x=alt.X("year:O", title="Year"),
-        y=alt.Y("people:Q", title="People", axis=alt.Axis(format="~s")),
-        color=alt.Color("measure:N", title=None, legend=alt.Legend(orient="bottom")),
-        tooltip=["measure:N", "year:O", alt.Tooltip("people:Q", format=",")],
-    )
-    .properties(height=260),
-    use_container_width=True,
-)
+left.altair_chart(over_years(long, "people", "People", "measure"), use_container_width=True)
 right.markdown("**Balance index**")
 right.altair_chart(
     alt.Chart(series)

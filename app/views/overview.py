@@ -6,6 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app.charts import over_years
 from app.controls import editions, millions, release_and_year, source_caption
 from app.warehouse import query
 
@@ -32,17 +33,7 @@ cols[2].metric(
 )
 
 st.subheader(f"World total, {int(first['year'])}–{int(world['year'].max())}")
-trend = (
-    alt.Chart(world)
-    .mark_line(point=True)
-    .encode(
-        x=alt.X("year:O", title="Year"),
-        y=alt.Y("migrants:Q", title="International migrants", axis=alt.Axis(format="~s")),
-        tooltip=[alt.Tooltip("year:O"), alt.Tooltip("migrants:Q", format=",")],
-    )
-    .properties(height=260)
-)
-st.altair_chart(trend, use_container_width=True)
+st.altair_chart(over_years(world, "migrants", "International migrants"), use_container_width=True)
 source_caption(release, None, "Sum over countries of destination")
 
 with_corridors = editions(with_corridors=True)

@@ -77,7 +77,7 @@ mart = st.selectbox("Mart", MARTS)
 left, right = st.columns(2)
 left.download_button(
     "CSV",
-    data=lambda: query(f"select * from marts.{MARTS[MARTS.index(mart)]}").to_csv(index=False).encode(),
+    data=lambda: query(f"select * from marts.{mart}").to_csv(index=False).encode(),  # mart: one of MARTS
     file_name=f"{mart}.csv",
     mime="text/csv",
     on_click="ignore",

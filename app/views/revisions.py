@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from app.controls import millions, source_caption
+from app.controls import millions, pick_country, source_caption
 from app.warehouse import query
 
 st.title("How the editions revised the figures")
@@ -33,20 +33,16 @@ years = list(
 year = st.sidebar.selectbox("Year", years, index=len(years) - 1)
 
 countries = query(
-    "select distinct country_code, country_name from marts.release_revisions "
-    "where release_from = ? and release_to = ? order by country_name",
+    "select country_code, country_name, abs(revision) as size from marts.release_revisions "
+    "where release_from = ? and release_to = ? and measure = ? and year = ? order by country_name",
     release_from,
     release_to,
+    measure,
+    year,
 )
 names = dict(zip(countries["country_code"], countries["country_name"], strict=True))
-codes = list(names)
-default = st.session_state.get("country", 398)
-country = st.selectbox(
-    "Country or area",
-    codes,
-    index=codes.index(default) if default in names else 0,
-    format_func=names.__getitem__,
-)
+most_revised = countries.sort_values("size", ascending=False, na_position="last")["country_code"].iloc[0]
+country = pick_country(names, "Country or area", int(most_revised))
 
 history = query(
     "select year, value_from, value_to, revision, revision_pct from marts.release_revisions "

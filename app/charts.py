@@ -1,0 +1,23 @@
+"""Chart shapes more than one page draws, so they look and read the same everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+
+def over_years(data: pd.DataFrame, value: str, title: str, series: str | None = None, height: int = 260) -> alt.Chart:
+    """A count over reference years, one line per `series` value (legend below), people abbreviated
+    on the axis (150M) and exact in the tooltip."""
+    tooltip: list[alt.Tooltip | str] = ["year:O", alt.Tooltip(f"{value}:Q", format=",")]
+    encoding: dict[str, Any] = {
+        "x": alt.X("year:O", title="Year"),
+        "y": alt.Y(f"{value}:Q", title=title, axis=alt.Axis(format="~s")),
+    }
+    if series is not None:
+        encoding["color"] = alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="bottom"))
+        tooltip.insert(0, f"{series}:N")
+    chart: alt.Chart = alt.Chart(data).mark_line(point=True).encode(**encoding, tooltip=tooltip)
+    return chart.properties(height=height)
