@@ -17,7 +17,7 @@ test:             ## the full test suite (the same command CI runs)
 
 lint:             ## ruff and mypy
 	uv run ruff check .
-	uv run ruff format --check flows tests
+	uv run ruff format --check flows tests app bench
 	uv run mypy
 
 clean:            ## remove the data directory and dbt's artefacts (the release archive goes too)

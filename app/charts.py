@@ -13,11 +13,11 @@ def over_years(data: pd.DataFrame, value: str, title: str, series: str | None = 
     on the axis (150M) and exact in the tooltip."""
     tooltip: list[alt.Tooltip | str] = ["year:O", alt.Tooltip(f"{value}:Q", format=",")]
     encoding: dict[str, Any] = {
-        "x": alt.X("year:O", title="Year"),
+        "x": alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0)),
         "y": alt.Y(f"{value}:Q", title=title, axis=alt.Axis(format="~s")),
     }
     if series is not None:
-        encoding["color"] = alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="bottom"))
+        encoding["color"] = alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400))
         tooltip.insert(0, f"{series}:N")
     chart: alt.Chart = alt.Chart(data).mark_line(point=True).encode(**encoding, tooltip=tooltip)
     return chart.properties(height=height)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +38,26 @@ def mirror() -> Path:
     if not (MIRROR / "undesa_pd_2020_ims_stock_by_sex_and_destination.xlsx").is_file():
         pytest.skip(f"the release mirror is not at {MIRROR} (set MIGRATION_ETL_TEST_MIRROR)")
     return MIRROR
+
+
+def cli(prefect_server: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`migration-etl ARGS` in a child process, as an engineer runs it."""
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "160"}
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, env=env, timeout=600, check=False
+    )
+
+
+@pytest.fixture(scope="session")
+def mirror_published(prefect_server: str, mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with the real mirror refreshed and published once, shared by the app and the
+    real-data modules (a refresh is 45 s). Tests may refresh it again; none may assume it holds
+    only the first run. The first run's console output is kept in first-run.txt."""
+    data = tmp_path_factory.mktemp("real") / "data"
+    result = cli(prefect_server, "run", "--source-dir", str(mirror), "--data-dir", str(data))
+    assert result.returncode == 0, result.stdout + result.stderr
+    (data / "first-run.txt").write_text(result.stdout + result.stderr)
+    return data
 
 
 def write_catalogue(path: Path, editions: dict[str, dict[str, str | None]], years: dict[str, list[int]]) -> Path:

@@ -20,6 +20,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from flows.settings import PROJECT_DIR
+from tests.conftest import cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
@@ -35,19 +36,8 @@ PAGES = {
 
 
 @pytest.fixture(scope="module")
-def data(prefect_server: str, mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data = tmp_path_factory.mktemp("app") / "data"
-    env = {**os.environ, "PREFECT_API_URL": prefect_server}
-    result = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(mirror), "--data-dir", str(data)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return data
+def data(mirror_published: Path) -> Path:
+    return mirror_published
 
 
 @pytest.fixture
@@ -113,6 +103,11 @@ def test_balance_map_table(app: None) -> None:
     table = at.dataframe[0].value
     assert len(table) == 235
     assert table["balance_index"].max() <= 1 and table["balance_index"].min() >= -1
+    usa_2024 = table.set_index("iso3").loc["USA", "immigrants"]
+    assert usa_2024 == 52_375_047
+    at.sidebar.selectbox(key="year").select(1990).run()
+    assert at.dataframe[0].value.set_index("iso3").loc["USA", "immigrants"] == 23_266_147
+    assert "mid-year 1990" in at.caption[0].value
 
 
 def test_revisions_kazakhstan(app: None) -> None:
@@ -134,6 +129,27 @@ def test_data_and_quality(app: None) -> None:
     assert "**295 of 295** Great Expectations checks passed in 18 suites" in text
     assert "CC BY 3.0 IGO" in text
     assert any("2024 origin_destination" in w.value for w in at.warning)
+    files = at.dataframe[0].value.set_index(["edition", "kind"])["checksum"]
+    assert files[("2024", "origin_destination")] == "file missing"
+    assert files[("2020", "origin_destination")] == "not-official"
+    assert (files.drop([("2024", "origin_destination"), ("2020", "origin_destination")]) == "verified").all()
+
+
+def test_a_refresh_while_the_app_is_open(app: None, data: Path, prefect_server: str, mirror: Path) -> None:
+    """The app holds no connection between reruns, so a refresh publishes while it is open; the
+    cache is keyed on the published version, so the next rerun reads the new one."""
+    at = page("quality")
+    first = at.caption[0].value
+    assert re.fullmatch(r"Published version \S+; \d+ refresh(?:es)? recorded\.", first), first
+    runs = int(first.split("; ")[1].split()[0])
+    result = cli(prefect_server, "run", "--source-dir", str(mirror), "--data-dir", str(data))
+    assert result.returncode == 0, result.stdout + result.stderr
+    at.run()
+    assert not at.exception
+    version = os.readlink(data / "published").rsplit("/", 1)[-1]
+    assert at.caption[0].value == f"Published version {version}; {runs + 1} refreshes recorded."
+    assert version not in first
+    assert {m.label: m.value for m in at.metric}["Status"] == "success"
 
 
 def test_without_a_published_warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,6 +223,23 @@ def test_every_page_in_a_browser(server: str) -> None:
             page.wait_for_selector(CHARTS, timeout=30_000)
             page.wait_for_timeout(1500)  # let the charts draw
             assert page.locator("[data-testid='stException']").count() == 0, name
+            # the page scrolls inside Streamlit's main block, not the window: grow the window to fit it
+            height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+            page.set_viewport_size({"width": 1400, "height": max(1000, int(height))})
+            page.wait_for_timeout(500)
             page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+            page.set_viewport_size({"width": 1400, "height": 1000})
+        # the mart selector changes what the download buttons serve: country_balance as CSV
+        mart = page.get_by_role("combobox", name="Mart")
+        mart.click()
+        mart.fill("country_bal")  # the selector is a searchable combobox
+        page.get_by_role("option", name="country_balance", exact=True).click()
+        page.wait_for_timeout(500)  # the rerun that swaps what the buttons serve starts, then ends:
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=30_000)
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name="CSV", exact=True).click()
+        assert download.value.suggested_filename == "country_balance.csv"
+        rows = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+        assert rows[0].startswith("release,year,country_code,iso3,country_name,") and len(rows) == 1 + 3525
         browser.close()
     assert outside == [], "the app asked for something off this machine"

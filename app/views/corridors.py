@@ -65,14 +65,13 @@ columns: dict[str, Any] = {
     "b_to_a": st.column_config.NumberColumn("Second → first", format="localized"),
     "asymmetry_index": st.column_config.NumberColumn("Asymmetry", format="%.2f"),
 }
-left, right = st.columns(2)
-left.markdown("**Most two-way** (|asymmetry| ≤ 0.2), largest first")
-left.dataframe(two_way, column_config=columns, hide_index=True)
-right.markdown("**Most one-way** (|asymmetry| ≥ 0.9), largest first")
-right.dataframe(one_way, column_config=columns, hide_index=True)
+st.markdown("**Most two-way** (|asymmetry| ≤ 0.2), largest first")
+st.dataframe(two_way, column_config=columns, hide_index=True)
+st.markdown("**Most one-way** (|asymmetry| ≥ 0.9), largest first")
+st.dataframe(one_way, column_config=columns, hide_index=True)
 source_caption(release, year, "Asymmetry = (A→B − B→A) / (A→B + B→A): 0 balanced, ±1 one way only")
 
-st.subheader(f"Where {names[origin]}'s migrants come from and go to")
+st.subheader(f"Who moved to {names[origin]}, and where its emigrants live")
 partners = query(
     "select direction, partner_name, migrants, share from marts.country_partners "
     "where release = ? and year = ? and country_code = ? and rank <= ? order by direction, rank",
@@ -91,15 +90,16 @@ else:
     centre = len(sources)
     figure = go.Figure(
         go.Sankey(
-            node={"label": labels, "pad": 12, "thickness": 14},
+            node={"label": labels, "pad": 12, "thickness": 14, "color": "#3182bd"},
             link={
+                "color": "rgba(49, 130, 189, 0.25)",
                 "source": list(range(len(sources))) + [centre] * len(targets),
                 "target": [centre] * len(sources) + list(range(centre + 1, centre + 1 + len(targets))),
                 "value": list(sources["migrants"]) + list(targets["migrants"]),
             },
         )
     )
-    figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 10, "b": 10})
+    figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 10, "b": 10}, font={"size": 13, "color": "#262730"})
     st.plotly_chart(figure, use_container_width=True, config={"displaylogo": False})
     source_caption(
         release,

@@ -11,6 +11,11 @@ from app.charts import over_years
 from app.controls import country_names, data_type_note, millions, pick_country, release_and_year, source_caption
 from app.warehouse import query
 
+NO_PARTNERS = (
+    "The {release} edition has no origin-destination table in this warehouse; choose an edition that has one "
+    "(see the Edition selector) for this country's partners."
+)
+
 release, year = release_and_year()
 st.title("Country profile")
 
@@ -50,19 +55,19 @@ st.caption(
 left, right = st.columns(2)
 long = series.melt("year", ["immigrants", "emigrants"], var_name="measure", value_name="people")
 left.markdown("**Immigrants and emigrants**")
-left.altair_chart(over_years(long, "people", "People", "measure"), use_container_width=True)
+left.altair_chart(over_years(long, "people", "People", "measure"), width="stretch")
 right.markdown("**Balance index**")
 right.altair_chart(
     alt.Chart(series)
     .mark_bar()
     .encode(
-        x=alt.X("year:O", title="Year"),
+        x=alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("balance_index:Q", title="Balance index", scale=alt.Scale(domain=[-1, 1])),
         color=alt.condition("datum.balance_index >= 0", alt.value("#e6550d"), alt.value("#3182bd")),
         tooltip=["year:O", alt.Tooltip("balance_index:Q", format="+.2f")],
     )
     .properties(height=260),
-    use_container_width=True,
+    width="stretch",
 )
 source_caption(release, None, names[country])
 
@@ -81,7 +86,7 @@ for column, direction, title in (
     column.markdown(f"**{title}**")
     part = partners[partners["direction"] == direction]
     if part.empty:
-        column.info("No origin-destination table for this edition." if partners.empty else "None recorded.")
+        column.info(NO_PARTNERS.format(release=release) if partners.empty else "None recorded.")
         continue
     column.altair_chart(
         alt.Chart(part)
@@ -92,7 +97,7 @@ for column, direction, title in (
             tooltip=["partner_name:N", alt.Tooltip("migrants:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
         )
         .properties(height=280),
-        use_container_width=True,
+        width="stretch",
     )
 source_caption(release, year, names[country])
 
@@ -114,6 +119,6 @@ st.altair_chart(
         tooltip=["measure:N", "sex:N", alt.Tooltip("people:Q", format=",")],
     )
     .properties(height=120),
-    use_container_width=True,
+    width="stretch",
 )
 source_caption(release, year, names[country])

@@ -14,6 +14,11 @@ TWO_WAY = 0.5  # |asymmetry| at most this: the reverse flow is at least a third 
 
 release, year = release_and_year()
 st.title("International migrants")
+st.markdown(
+    "A *migrant stock* counts the people living in a country other than the one they were born in (or, "
+    "where only that is known, whose citizenship they hold) at mid-year. It is not the number who moved that "
+    "year: a **corridor** (origin → destination) counts everyone born in the origin who lives in the destination."
+)
 
 world = query(
     "select year, sum(immigrants) as migrants, sum(population) as population "
@@ -29,11 +34,11 @@ cols[1].metric("Share of the world's population", f"{share:.1f}%" if share else 
 cols[2].metric(
     f"Change since {int(first['year'])}",
     f"{(now['migrants'] / first['migrants'] - 1) * 100:+.0f}%",
-    help="People living outside their country of birth (or citizenship), at mid-year.",
+    help="Change in the world's migrant stock between the first and the chosen year of this edition.",
 )
 
 st.subheader(f"World total, {int(first['year'])}–{int(world['year'].max())}")
-st.altair_chart(over_years(world, "migrants", "International migrants"), use_container_width=True)
+st.altair_chart(over_years(world, "migrants", "International migrants"), width="stretch")
 source_caption(release, None, "Sum over countries of destination")
 
 with_corridors = editions(with_corridors=True)
@@ -64,7 +69,7 @@ bars = (
     .mark_bar()
     .encode(
         x=alt.X("migrants:Q", title="Migrants", axis=alt.Axis(format="~s")),
-        y=alt.Y("corridor:N", sort=alt.SortField("rank"), title=None),
+        y=alt.Y("corridor:N", sort=alt.SortField("rank"), title=None, axis=alt.Axis(labelLimit=340)),
         color=alt.Color(
             "kind:N",
             title="Direction",
@@ -80,7 +85,7 @@ bars = (
     )
     .properties(height=520)
 )
-st.altair_chart(bars, use_container_width=True)
+st.altair_chart(bars, width="stretch")
 source_caption(
     corridor_release,
     corridor_year,

@@ -24,11 +24,14 @@ runs = query(
 )
 last = runs.iloc[0]
 current = published()
-cols = st.columns(3)
-cols[0].metric("Last refresh", pd.Timestamp(last["finished_at"]).strftime("%Y-%m-%d %H:%M UTC"))
+cols = st.columns([2, 1, 1])
+cols[0].metric("Last refresh (UTC)", pd.Timestamp(last["finished_at"]).strftime("%Y-%m-%d %H:%M"))
 cols[1].metric("Status", str(last["status"]))
 cols[2].metric("Editions", ", ".join(last["editions"]))
-st.caption(f"Published version {current.version if current else '?'}; {len(runs)} refreshes recorded.")
+st.caption(
+    f"Published version {current.version if current else '?'}; "
+    f"{len(runs)} {'refresh' if len(runs) == 1 else 'refreshes'} recorded."
+)
 for line in last["missing_files"]:
     st.warning(f"Missing: {line}")
 for line in last["warnings"]:
@@ -36,6 +39,7 @@ for line in last["warnings"]:
 
 st.subheader("Source files")
 files = pd.DataFrame(json.loads(last["input_files"]))
+files.loc[files["status"] == "missing", "checksum"] = "file missing"
 st.dataframe(
     files[["edition", "kind", "name", "checksum", "sha256"]],
     hide_index=True,

@@ -67,14 +67,14 @@ st.altair_chart(
     alt.Chart(long)
     .mark_bar()
     .encode(
-        x=alt.X("year:O", title="Year"),
+        x=alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0)),
         xOffset="edition:N",
         y=alt.Y("people:Q", title=measure.capitalize(), axis=alt.Axis(format="~s")),
         color=alt.Color("edition:N", title=None, legend=alt.Legend(orient="bottom")),
         tooltip=["edition:N", "year:O", alt.Tooltip("people:Q", format=",")],
     )
     .properties(height=300),
-    use_container_width=True,
+    width="stretch",
 )
 source_caption(f"{release_from} and {release_to}", None, f"{names[country]}, {measure}")
 
