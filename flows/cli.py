@@ -63,9 +63,12 @@ def run(
     ] = None,
     data_dir: DataDir = None,
     catalogue: Annotated[Path | None, typer.Option(help="Release catalogue YAML (default: the bundled one).")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Rebuild and publish even when no source file changed.")
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show Prefect's and dbt's own logs.")] = False,
 ) -> None:
-    """Refresh the warehouse: fetch, parse, dbt build, publish."""
+    """Refresh the warehouse: detect changes, fetch, parse, dbt build, check, publish."""
     started = time.perf_counter()
     disable_telemetry()
     _quiet_prefect_console(verbose)
@@ -85,6 +88,7 @@ def run(
             data_dir=str(settings.root),
             catalogue=str(catalogue) if catalogue else None,
             run_id=run_id,
+            force=force,
         )
     except EtlError as exc:
         err.print(f"[bold red]Refresh failed[/] at step [bold]{exc.step}[/]: {escape(str(exc))}")
@@ -125,6 +129,20 @@ def _print_unchanged(settings: Any) -> None:
 
 
 def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -> None:
+    if record.status == "unchanged":
+        console.rule(
+            f"[bold green]Refresh {record.run_id}: unchanged[/] in {wall:.1f} s "
+            f"(flow {record.timings.get('total', 0):.1f} s); nothing was rebuilt"
+        )
+        console.print(f"Every source file is the one run {record.changes.get('baseline_run')} built from.")
+        console.print(f"Warehouse: {record.warehouse}")
+        console.print(f"Run record: {record_path}")
+        console.print("To rebuild anyway: migration-etl run --force")
+        return
+    changed = [f for f in record.changes.get("files", []) if f["verdict"] != "same"]
+    for f in changed:
+        what = f"{f['edition']} {f['kind']} ({f['name']}): {f['detail']}"
+        console.print(f"[bold]{f['verdict']}:[/] {escape(what)}")
     console.rule(
         f"[bold green]Refresh {record.run_id} succeeded[/] in {wall:.1f} s "
         f"(flow {record.timings.get('total', 0):.1f} s, the rest is start-up)"

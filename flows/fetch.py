@@ -9,7 +9,8 @@ not a workbook, wrong checksum) fails the run before anything is parsed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -53,6 +54,11 @@ class FetchedFile:
     newly_archived: bool = False
     reason: str | None = None  # why it is missing, or why an archived copy stands in
     note: str | None = None  # what the identity check found
+    # what the source said about the file, for the next run's cheap change check (flows.changes)
+    source_size: int | None = None
+    source_mtime_ns: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
 
     def as_record(self) -> dict[str, object]:
         return {
@@ -68,6 +74,10 @@ class FetchedFile:
             "newly_archived": self.newly_archived,
             "reason": self.reason,
             "note": self.note,
+            "source_size": self.source_size,
+            "source_mtime_ns": self.source_mtime_ns,
+            "etag": self.etag,
+            "last_modified": self.last_modified,
         }
 
 
@@ -92,11 +102,13 @@ def fetch_from_mirror(edition: Edition, spec: ReleaseFile, settings: Settings) -
     if not source.is_file():
         return _not_at_source(edition, spec, settings, f"mirror:{source}", f"not in the mirror {source.parent}")
     with incoming(settings.releases_dir, spec.name, settings.http_max_bytes) as inc, open(source, "rb") as fh:
+        stat = os.fstat(fh.fileno())  # of the bytes read, not of whatever replaces them later
         while chunk := fh.read(CHUNK):
             inc.write(chunk)
         inc.check(spec.sha256)
         archived = inc.finish(settings.releases_dir / edition.edition)
-    return _fetched(edition, spec, f"mirror:{source}", archived)
+    fetched = _fetched(edition, spec, f"mirror:{source}", archived)
+    return replace(fetched, source_size=stat.st_size, source_mtime_ns=stat.st_mtime_ns)
 
 
 def fetch_over_http(edition: Edition, spec: ReleaseFile, settings: Settings) -> FetchedFile:
@@ -163,7 +175,8 @@ def _download_once(
                 inc.write(chunk)
             inc.check(spec.sha256)
             archived = inc.finish(settings.releases_dir / edition.edition)
-    return _fetched(edition, spec, url, archived)
+        validators = {"etag": response.headers.get("etag"), "last_modified": response.headers.get("last-modified")}
+    return replace(_fetched(edition, spec, url, archived), **validators)
 
 
 def _fetched(

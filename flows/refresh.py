@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -23,6 +24,7 @@ from prefect.runtime import flow_run
 from expectations.gate import QualityFailed, QualityReport, run_quality_gate
 from flows.archive import remove_stale_incoming
 from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
+from flows.changes import ChangeReport, ask_sources, baseline, build_fingerprint, compare_bytes
 from flows.dbt_build import DbtSummary, run_dbt_build
 from flows.errors import EtlError, FetchError
 from flows.fetch import FetchedFile, fetch_file
@@ -35,14 +37,48 @@ from flows.settings import Settings
 from flows.steps import announce
 
 
-@task(name="fetch", task_run_name="fetch-{edition.edition}-{kind}", cache_policy=NO_CACHE)
+def _transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only what another try can fix (the disk or network hiccuped); a wrong file, a failed
+    test or a refused download fails the same way every time, and says so at once."""
+    try:
+        state.result()
+    except EtlError:
+        return False
+    except (OSError, httpx.TransportError):
+        return True
+    except BaseException:  # noqa: BLE001 - anything else is not worth a second try
+        return False
+    return False
+
+
+@task(name="detect-changes", retries=2, retry_delay_seconds=5, timeout_seconds=300, cache_policy=NO_CACHE)
+def detect_task(cat: Catalogue, settings: Settings, base: RunRecord | None, fingerprint: str) -> ChangeReport:
+    return ask_sources(cat, settings, base, fingerprint)
+
+
+@task(
+    name="fetch",
+    task_run_name="fetch-{edition.edition}-{kind}",
+    retries=1,
+    retry_delay_seconds=10,
+    retry_condition_fn=_transient,
+    timeout_seconds=1800,
+    cache_policy=NO_CACHE,
+)
 def fetch_task(edition: Edition, kind: str, settings: Settings) -> FetchedFile:
     spec = edition.file(FileKind(kind))
     assert spec is not None
     return fetch_file(edition, spec, settings)
 
 
-@task(name="parse", task_run_name="parse-{fetched.edition}-{fetched.kind}", cache_policy=NO_CACHE)
+@task(
+    name="parse",
+    task_run_name="parse-{fetched.edition}-{fetched.kind}",
+    retries=1,
+    retry_condition_fn=_transient,
+    timeout_seconds=900,
+    cache_policy=NO_CACHE,
+)
 def parse_task(fetched: FetchedFile, edition: Edition, settings: Settings) -> dict[str, Any]:
     kind = fetched.kind.value
     outcome: dict[str, Any] = {"edition": fetched.edition, "kind": kind, "name": fetched.name, "sha256": fetched.sha256}
@@ -58,17 +94,24 @@ def parse_task(fetched: FetchedFile, edition: Edition, settings: Settings) -> di
     return outcome
 
 
-@task(name="dbt-build", cache_policy=NO_CACHE)
+@task(name="dbt-build", cache_policy=NO_CACHE)  # its own deadline: Settings.dbt_timeout_seconds
 def dbt_build_task(settings: Settings, build_db: Path) -> DbtSummary:
     return run_dbt_build(settings, build_db)
 
 
-@task(name="quality", cache_policy=NO_CACHE)
+@task(name="quality", timeout_seconds=900, cache_policy=NO_CACHE)
 def quality_task(settings: Settings, build_db: Path, catalogue: Catalogue, run_id: str) -> QualityReport:
     return run_quality_gate(build_db, settings.quality_dir, catalogue, run_id)
 
 
-@task(name="publish", cache_policy=NO_CACHE)
+@task(
+    name="publish",
+    retries=1,
+    retry_delay_seconds=5,
+    retry_condition_fn=_transient,
+    timeout_seconds=600,
+    cache_policy=NO_CACHE,
+)
 def publish_task(settings: Settings, build_db: Path, record: RunRecord) -> Published:
     return publish(settings, build_db, record)
 
@@ -79,8 +122,10 @@ def refresh(
     data_dir: str | None = None,
     catalogue: str | None = None,
     run_id: str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Refresh the warehouse from the catalogued releases; returns the run record."""
+    """Refresh the warehouse from the catalogued releases; returns the run record. Does nothing
+    beyond asking the sources when no file changed since the published build, unless `force`."""
     overrides: dict[str, Any] = {}
     if source_dir is not None:
         overrides["source_dir"] = Path(source_dir)
@@ -90,7 +135,7 @@ def refresh(
         overrides["catalogue"] = Path(catalogue)
     settings = Settings(**overrides)
     with refresh_lock(settings.root):
-        record = run_refresh(settings, run_id or new_run_id())
+        record = run_refresh(settings, run_id or new_run_id(), force=force)
     return record.model_dump(mode="json")
 
 
@@ -111,7 +156,7 @@ class _Steps:
             self.record.timings[name] = round(time.perf_counter() - started, 3)
 
 
-def run_refresh(settings: Settings, run_id: str) -> RunRecord:
+def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunRecord:
     started = time.perf_counter()
     record = RunRecord(
         run_id=run_id,
@@ -120,13 +165,23 @@ def run_refresh(settings: Settings, run_id: str) -> RunRecord:
         data_dir=str(settings.root),
         source=f"mirror:{settings.source_dir.expanduser().resolve()}" if settings.source_dir else "http",
         catalogue=str(settings.catalogue),
+        forced=force,
     )
     record.save(settings.runs_dir)
     step = _Steps(record)
     try:
-        with step("fetch"):
+        with step("detect"):
             cat = load_catalogue(settings.catalogue)
             record.editions = [e.edition for e in cat.editions]
+            base = baseline(settings)
+            record.build_fingerprint = build_fingerprint(settings, settings.catalogue)
+            asked = detect_task(cat, settings, base, record.build_fingerprint)
+            record.changes = asked.as_record()
+            if base is not None and not asked.changed and not force:
+                _finish_unchanged(record, base, "every source answered that its file is the same")
+                return record
+            announce(f"detect: {_why(asked, force)}")
+        with step("fetch"):
             fetched = _fetch_all(cat, settings)
             record.inputs = [f.as_record() for f in fetched]
             record.missing = [
@@ -140,6 +195,12 @@ def run_refresh(settings: Settings, run_id: str) -> RunRecord:
                 if text
             ]
             _check_editions_usable(cat, fetched)
+            checked = compare_bytes(base, record.build_fingerprint, record.inputs)
+            record.changes = checked.as_record()
+            if base is not None and not checked.changed and not force:
+                _finish_unchanged(record, base, "the sources' metadata moved but every file's bytes are the same")
+                return record
+            _name_run(f"refresh-{_changed_editions(checked, cat)}-{'forced' if force else 'changed'}")
         with step("parse"):
             record.parse = _parse_all(cat, fetched, settings)
         with step("dbt"):
@@ -176,6 +237,7 @@ def run_refresh(settings: Settings, run_id: str) -> RunRecord:
             )
         record.status = "success"
     except Exception as exc:
+        _name_run(f"refresh-failed-at-{exc.step if isinstance(exc, EtlError) else step.current}")
         record.status = "failed"
         record.error = {
             "step": exc.step if isinstance(exc, EtlError) else step.current,
@@ -188,6 +250,52 @@ def run_refresh(settings: Settings, run_id: str) -> RunRecord:
         record.timings["total"] = round(time.perf_counter() - started, 3)
         record.save(settings.runs_dir)
     return record
+
+
+def _finish_unchanged(record: RunRecord, base: RunRecord, how: str) -> None:
+    """Nothing to rebuild: the published warehouse already reflects these inputs."""
+    record.status = "unchanged"
+    if not record.inputs:
+        record.inputs, record.missing, record.warnings = base.inputs, base.missing, base.warnings
+    record.warehouse = base.warehouse
+    record.row_counts = base.row_counts
+    announce(f"detect: unchanged since run {base.run_id} ({how}); nothing rebuilt, the published warehouse stays")
+    _name_run(f"refresh-{'-'.join(record.editions)}-unchanged")
+
+
+def _why(report: ChangeReport, force: bool) -> str:
+    if force:
+        return "--force: rebuilding" + ("" if report.changed else " although nothing changed")
+    files = {f.describe() for f in report.files}
+    reasons = [r for r in report.reasons if r not in files]
+    reasons += [f.describe() for f in report.files if f.verdict in ("new", "changed", "removed")]
+    unsure = [f.name for f in report.files if f.verdict == "unknown"]
+    if unsure:
+        reasons.append(
+            f"{len(unsure)} file(s) to compare by sha256 ({', '.join(unsure[:3])}{', ...' if len(unsure) > 3 else ''})"
+        )
+    return "; ".join(reasons)
+
+
+def _changed_editions(report: ChangeReport, cat: Catalogue) -> str:
+    editions = sorted({f.edition for f in report.files if f.verdict != "same"}, reverse=True)
+    return "-".join(editions or [e.edition for e in cat.editions])
+
+
+def _name_run(name: str) -> None:
+    """Say in the flow run's name what the run did, for whoever scans the Prefect UI's run list."""
+    run_id = flow_run.get_id()
+    if run_id is None:
+        return
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(UUID(str(run_id)), name=name)
+    except Exception as exc:  # noqa: BLE001 - a name is never worth failing a run for
+        logging.getLogger(__name__).warning("could not rename flow run %s: %s", run_id, exc)
 
 
 def _fetch_all(cat: Catalogue, settings: Settings) -> list[FetchedFile]:

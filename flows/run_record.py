@@ -17,7 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Status = Literal["running", "success", "failed"]
+# "unchanged": nothing changed since the published warehouse was built, so nothing was rebuilt
+Status = Literal["running", "success", "unchanged", "failed"]
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -34,6 +35,9 @@ class RunRecord(BaseModel):
     data_dir: str
     source: str
     catalogue: str
+    forced: bool = False
+    build_fingerprint: str | None = None  # see flows.changes.build_fingerprint
+    changes: dict[str, Any] = Field(default_factory=dict)  # flows.changes.ChangeReport.as_record()
     editions: list[str] = Field(default_factory=list)
     inputs: list[dict[str, Any]] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)

@@ -142,7 +142,7 @@ def test_a_refresh_while_the_app_is_open(app: None, data: Path, prefect_server: 
     first = at.caption[0].value
     assert re.fullmatch(r"Published version \S+; \d+ refresh(?:es)? recorded\.", first), first
     runs = int(first.split("; ")[1].split()[0])
-    result = cli(prefect_server, "run", "--source-dir", str(mirror), "--data-dir", str(data))
+    result = cli(prefect_server, "run", "--force", "--source-dir", str(mirror), "--data-dir", str(data))
     assert result.returncode == 0, result.stdout + result.stderr
     at.run()
     assert not at.exception

@@ -76,8 +76,8 @@ def setup(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Setu
     return Setup(release, catalogue, data)
 
 
-def run(source: Path | None, catalogue: Path, data: Path) -> object:
-    args = ["run", "--data-dir", str(data), "--catalogue", str(catalogue)]
+def run(source: Path | None, catalogue: Path, data: Path, *extra: str) -> object:
+    args = ["run", "--data-dir", str(data), "--catalogue", str(catalogue), *extra]
     if source is not None:
         args += ["--source-dir", str(source)]
     return CliRunner().invoke(app, args, env={"COLUMNS": "400"})
@@ -431,7 +431,7 @@ def test_an_error_while_publishing(
 
     monkeypatch.setattr(flows.publish, "_switch", failing_switch)
     before = published_state(setup.data)
-    result = run(setup.release, setup.catalogue, setup.data)
+    result = run(setup.release, setup.catalogue, setup.data, "--force")  # nothing changed: force a publish
     output = " ".join(result.output.split())
     assert result.exit_code == 1, output
     assert_matches(
@@ -446,9 +446,15 @@ def test_an_error_while_publishing(
 
 
 def test_the_next_good_run_succeeds(setup: Setup) -> None:
-    """After every failure above, on the same data directory, with no clean-up in between."""
+    """After every failure above, on the same data directory, with no clean-up in between: the
+    sources are what the published warehouse was built from, so the run says so and stops; forced,
+    it rebuilds on the failed runs' leftovers and publishes."""
     before = published_state(setup.data)
     result = run(setup.release, setup.catalogue, setup.data)
+    assert result.exit_code == 0, result.output
+    assert "unchanged" in result.output and "nothing was rebuilt" in " ".join(result.output.split())
+    assert published_state(setup.data) == before
+    result = run(setup.release, setup.catalogue, setup.data, "--force")
     assert result.exit_code == 0, result.output
     after = published_state(setup.data)
     assert after[0] != before[0], "a new version was published"

@@ -7,14 +7,17 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from flows.catalogue import Catalogue, Edition
+from flows.changes import ask_sources, compare_bytes
 from flows.errors import ChecksumMismatch, FetchError
 from flows.fetch import fetch_file
+from flows.run_record import RunRecord
 from flows.settings import Settings
 from tests.workbooks import make_world, write_origin
 
@@ -45,8 +48,13 @@ class Handler(BaseHTTPRequestHandler):
         script.requests.append(dict(self.headers))
         answer = script.answers[min(len(script.requests) - 1, len(script.answers) - 1)]
         body = script.body
-        if answer == "ok":
-            self._send(200, body)
+        etag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+        if answer == "ok" and self.headers.get("If-None-Match") == etag:
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+        elif answer == "ok":
+            self._send(200, body, etag=etag)
         elif answer == "html":
             self._send(200, b"<!DOCTYPE html><html><body>Please enable JavaScript</body></html>", "text/html")
         elif answer == "429":
@@ -72,8 +80,13 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(1.5)
             self._send(200, body)
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/octet-stream") -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str = "application/octet-stream", etag: str | None = None
+    ) -> None:
         self.send_response(status)
+        if etag:
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", "Tue, 24 Nov 2026 08:00:00 GMT")
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -92,6 +105,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 
 def edition_for(server: Server, sha256: str | None, git_blob: str | None = None) -> Edition:
+    return catalogue_for(server, sha256, git_blob).editions[0]
+
+
+def catalogue_for(server: Server, sha256: str | None, git_blob: str | None = None) -> Catalogue:
     host, port = server.server_address[:2]
     cat = Catalogue.model_validate(
         {
@@ -109,7 +126,7 @@ def edition_for(server: Server, sha256: str | None, git_blob: str | None = None)
             ],
         }
     )
-    return cat.editions[0]
+    return cat
 
 
 def settings_for(tmp_path: Path, **kw: object) -> Settings:
@@ -299,3 +316,40 @@ def test_mirror(tmp_path: Path) -> None:
     (mirror / NAME).write_bytes(body + b"tampered")
     with pytest.raises(ChecksumMismatch):
         fetch_file(ed, ed.files[0], settings)
+
+
+def test_a_conditional_request_tells_whether_the_file_changed(server: Server, tmp_path: Path) -> None:
+    """The next run asks with the ETag and Last-Modified it was given; 304 means the same file,
+    without a byte of it sent. Anything else leaves the verdict to the sha256 after the fetch."""
+    settings = settings_for(tmp_path)
+    cat = catalogue_for(server, None)
+    fetched = [fetch_file(cat.editions[0], spec, settings) for spec in cat.editions[0].files]
+    assert fetched[0].etag and fetched[0].last_modified == "Tue, 24 Nov 2026 08:00:00 GMT"
+    base = RunRecord(
+        run_id="base",
+        started_at=datetime.now(UTC),
+        status="success",
+        data_dir=str(settings.root),
+        source="http",
+        catalogue="c",
+        build_fingerprint="fp",
+        inputs=[f.as_record() for f in fetched],
+    )
+    server.script.requests.clear()
+    same = ask_sources(cat, settings, base, "fp")
+    assert not same.changed and {f.detail for f in same.files} == {"HTTP 304 Not Modified"}
+    assert [r["If-None-Match"] for r in server.script.requests] == [fetched[0].etag] * 2
+
+    server.script.body += b"\0"  # a corrected file: new bytes, new ETag
+    asked = ask_sources(cat, settings, base, "fp")
+    assert [f.verdict for f in asked.files] == ["unknown", "unknown"]
+    refetched = [fetch_file(cat.editions[0], spec, settings) for spec in cat.editions[0].files]
+    checked = compare_bytes(base, "fp", [f.as_record() for f in refetched])
+    assert [f.verdict for f in checked.files] == ["changed", "changed"]
+    assert checked.reasons[0].startswith(f"2020 origin ({NAME}): changed, sha256 {fetched[0].sha256[:12]} -> ")
+    versions = [p.parent.name for p in archived_files(settings) if p.name == NAME]
+    assert sorted(versions) == sorted([fetched[0].sha256, refetched[0].sha256]), "archived beside the old one"
+
+    assert compare_bytes(base, "other", [f.as_record() for f in fetched]).reasons == [
+        "the catalogue, parsers, dbt project or suites changed since the baseline"
+    ]

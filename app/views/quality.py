@@ -22,7 +22,9 @@ runs = query(
     "select run_id, started_at, finished_at, status, duration_seconds, editions, input_files, missing_files, "
     "warnings, checks_passed, checks_failed from marts.pipeline_runs order by finished_at desc"
 )
-last = runs.iloc[0]
+# the run that built this version; runs that found nothing changed are counted, not shown
+last = runs[runs["status"] == "success"].iloc[0]
+unchanged = int((runs["status"] == "unchanged").sum())
 current = published()
 cols = st.columns([2, 1, 1])
 cols[0].metric("Last refresh (UTC)", pd.Timestamp(last["finished_at"]).strftime("%Y-%m-%d %H:%M"))
@@ -30,7 +32,8 @@ cols[1].metric("Status", str(last["status"]))
 cols[2].metric("Editions", ", ".join(last["editions"]))
 st.caption(
     f"Published version {current.version if current else '?'}; "
-    f"{len(runs)} {'refresh' if len(runs) == 1 else 'refreshes'} recorded."
+    f"{len(runs)} {'refresh' if len(runs) == 1 else 'refreshes'} recorded"
+    + (f", {unchanged} of which found no source file changed." if unchanged else ".")
 )
 for line in last["missing_files"]:
     st.warning(f"Missing: {line}")

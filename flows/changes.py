@@ -1,0 +1,197 @@
+"""Did anything change since the published warehouse was built? Asked cheaply, answered by bytes.
+
+A scheduled refresh mostly finds nothing new, so it should cost seconds, not a rebuild. The
+baseline is the last run that ended with a published warehouse matching its inputs (status
+"success", or "unchanged" after one). Two questions, cheapest first:
+
+1. Before fetching, each source is asked whether its file changed: a mirror file by its size and
+   modification time (no hashing), an HTTP file by a conditional request (ETag / Last-Modified,
+   answered 304 without a body). When every file answers "same" and the build's own inputs (the
+   catalogue, the parsers, the dbt project, the suites) are the same, the run stops there.
+2. Otherwise the files are fetched and hashed. A source whose metadata moved but whose bytes did
+   not (a copied mirror, a re-uploaded file) still ends "unchanged"; any sha256 that differs from
+   the baseline's is a new version of its edition, and the run rebuilds and names the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+
+from flows.catalogue import Catalogue, Edition, ReleaseFile
+from flows.parsers import PARSER_VERSION
+from flows.run_record import RunRecord, load_records
+from flows.settings import PROJECT_DIR, Settings
+
+Verdict = Literal["same", "changed", "new", "removed", "unknown"]
+# What the build's result depends on besides the release files.
+BUILD_INPUTS = ["dbt_project/dbt_project.yml", "dbt_project/models", "dbt_project/macros", "expectations/suites"]
+
+
+@dataclass(frozen=True)
+class FileChange:
+    edition: str
+    kind: str
+    name: str
+    verdict: Verdict
+    detail: str
+
+    def describe(self) -> str:
+        return f"{self.edition} {self.kind} ({self.name}): {self.verdict}, {self.detail}"
+
+
+@dataclass
+class ChangeReport:
+    """What the run found against its baseline, and whether it must rebuild."""
+
+    baseline_run: str | None
+    build_fingerprint: str
+    files: list[FileChange] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)  # why a rebuild is needed; empty = unchanged
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.reasons)
+
+    def add(self, change: FileChange) -> None:
+        self.files.append(change)
+        if change.verdict != "same":
+            self.reasons.append(change.describe())
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "baseline_run": self.baseline_run,
+            "build_fingerprint": self.build_fingerprint,
+            "rebuild": self.changed,
+            "reasons": self.reasons,
+            "files": [f.__dict__ for f in self.files],
+        }
+
+
+def baseline(settings: Settings) -> RunRecord | None:
+    """The latest run whose inputs the published warehouse reflects, if it is still published."""
+    if not settings.warehouse_path.is_file():
+        return None
+    for record in reversed(load_records(settings.runs_dir)):
+        if record.status in ("success", "unchanged"):
+            return record
+    return None
+
+
+def build_fingerprint(settings: Settings, catalogue_path: Path) -> str:
+    """One hash of everything besides the release files that shapes the marts: a new model, test,
+    suite, parser or catalogue entry must rebuild even when no workbook changed."""
+    h = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
+    h.update(catalogue_path.read_bytes())
+    for entry in BUILD_INPUTS:
+        root = PROJECT_DIR / entry
+        paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in paths:
+            h.update(f"\n{path.relative_to(PROJECT_DIR)}\n".encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def ask_sources(cat: Catalogue, settings: Settings, base: RunRecord | None, fingerprint: str) -> ChangeReport:
+    """Step 1: the cheap question, without reading any file's bytes."""
+    report = _against(base, fingerprint)
+    if base is None:
+        return report
+    before = {(i["edition"], i["kind"]): i for i in base.inputs}
+    with httpx.Client(timeout=settings.http_connect_timeout_seconds, follow_redirects=True) as client:
+        for edition in cat.editions:
+            for spec in edition.files:
+                report.add(_ask(client, edition, spec, before.get((edition.edition, spec.kind.value)), settings))
+    _add_removed(report, before, {(e.edition, f.kind.value) for e in cat.editions for f in e.files})
+    return report
+
+
+def compare_bytes(base: RunRecord | None, fingerprint: str, inputs: list[dict[str, Any]]) -> ChangeReport:
+    """Step 2, after the fetch: the verdict by sha256. Metadata that moved over identical bytes is
+    not a change; different bytes are, whatever the metadata said."""
+    report = _against(base, fingerprint)
+    if base is None:
+        return report
+    before = {(i["edition"], i["kind"]): i for i in base.inputs}
+    for i in inputs:
+        old, sha = before.get((i["edition"], i["kind"])), i.get("sha256")
+        if old is None:
+            verdict: Verdict = "new"
+            detail = f"sha256 {sha[:12]}" if sha else "missing at the source"
+        elif old.get("sha256") == sha:
+            verdict, detail = "same", f"sha256 {sha[:12]} as before" if sha else "still missing"
+        else:
+            verdict, detail = "changed", f"sha256 {_short(old.get('sha256'))} -> {_short(sha)}"
+        report.add(FileChange(i["edition"], i["kind"], i["name"], verdict, detail))
+    _add_removed(report, before, {(i["edition"], i["kind"]) for i in inputs})
+    return report
+
+
+def _against(base: RunRecord | None, fingerprint: str) -> ChangeReport:
+    report = ChangeReport(base.run_id if base else None, fingerprint)
+    if base is None:
+        report.reasons.append("no published warehouse to compare with")
+    elif base.build_fingerprint != fingerprint:
+        report.reasons.append("the catalogue, parsers, dbt project or suites changed since the baseline")
+    return report
+
+
+Inputs = dict[tuple[str, str], dict[str, Any]]  # (edition, kind) -> the run record's input entry
+
+
+def _add_removed(report: ChangeReport, before: Inputs, now: set[tuple[str, str]]) -> None:
+    for (edition, kind), old in sorted(before.items()):
+        if (edition, kind) not in now:
+            report.add(FileChange(edition, kind, old["name"], "removed", "no longer in the catalogue"))
+
+
+def _short(sha: str | None) -> str:
+    return sha[:12] if sha else "missing"
+
+
+def _ask(
+    client: httpx.Client, edition: Edition, spec: ReleaseFile, old: dict[str, Any] | None, settings: Settings
+) -> FileChange:
+    where = (edition.edition, spec.kind.value, spec.name)
+    if old is None:
+        return FileChange(*where, "new", "not in the baseline")
+    if settings.source_dir is not None:
+        return _ask_mirror(settings.source_dir.expanduser().resolve() / spec.name, old, where)
+    assert spec.url is not None
+    return _ask_http(client, spec.url, old, where)
+
+
+def _ask_mirror(path: Path, old: dict[str, Any], where: tuple[str, str, str]) -> FileChange:
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        if old.get("status") == "missing" or old.get("origin", "").startswith("archive:"):
+            return FileChange(*where, "same", "still not in the mirror")
+        return FileChange(*where, "unknown", "no longer in the mirror")
+    if old.get("status") == "missing":
+        return FileChange(*where, "new", "now in the mirror")
+    if old.get("source_size") == stat.st_size and old.get("source_mtime_ns") == stat.st_mtime_ns:
+        return FileChange(*where, "same", "size and modification time as before")
+    return FileChange(*where, "unknown", "size or modification time differ; the bytes decide")
+
+
+def _ask_http(client: httpx.Client, url: str, old: dict[str, Any], where: tuple[str, str, str]) -> FileChange:
+    headers = {}
+    if old.get("etag"):
+        headers["If-None-Match"] = old["etag"]
+    if old.get("last_modified"):
+        headers["If-Modified-Since"] = old["last_modified"]
+    if not headers:
+        return FileChange(*where, "unknown", "the server gave no ETag or Last-Modified last time")
+    try:
+        with client.stream("GET", url, headers=headers) as response:  # the body is never read
+            status = response.status_code
+    except httpx.HTTPError as exc:
+        return FileChange(*where, "unknown", f"could not ask {url} ({type(exc).__name__}); the fetch decides")
+    if status == 304:
+        return FileChange(*where, "same", "HTTP 304 Not Modified")
+    return FileChange(*where, "unknown", f"HTTP {status} to a conditional request")
