@@ -103,6 +103,102 @@ def run(
     _print_summary(record, settings, record_path, time.perf_counter() - started)
 
 
+@app.command()
+def serve(
+    cron: Annotated[str, typer.Option(help="When to refresh (cron, in --timezone). Default: Mondays 06:00.")] = (
+        "0 6 * * 1"
+    ),
+    timezone: Annotated[str, typer.Option(help="Time zone of the cron schedule.")] = "UTC",
+    name: Annotated[str, typer.Option(help="Deployment name (the flow is `refresh`).")] = "scheduled",
+    source_dir: Annotated[
+        Path | None, typer.Option("--source-dir", help="Local mirror to refresh from (default: download).")
+    ] = None,
+    data_dir: DataDir = None,
+    catalogue: Annotated[Path | None, typer.Option(help="Release catalogue YAML (default: the bundled one).")] = None,
+) -> None:
+    """Serve the refresh as a Prefect deployment on a cron schedule, until stopped (Ctrl-C).
+
+    Needs a Prefect server (`prefect server start`, then PREFECT_API_URL): a schedule lives on the
+    server, and this process runs the flow runs it creates, scheduled or triggered by hand."""
+    disable_telemetry()
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        err.print(
+            "[bold red]No Prefect server configured.[/] A schedule lives on a Prefect server:\n"
+            "  1. prefect server start            (in another terminal; UI on http://127.0.0.1:4200)\n"
+            "  2. export PREFECT_API_URL=http://127.0.0.1:4200/api\n"
+            "  3. migration-etl serve ...          (this command, again)"
+        )
+        raise typer.Exit(2)
+    from prefect.schedules import Cron
+    from prefect.types.entrypoint import EntrypointType
+
+    from flows.refresh import refresh
+    from flows.settings import Settings
+
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
+    parameters = {
+        "source_dir": str(source_dir.expanduser().resolve()) if source_dir else None,
+        "data_dir": str(Settings(**overrides).root),
+        "catalogue": str(catalogue.expanduser().resolve()) if catalogue else None,
+    }
+    console.print(f"Serving deployment refresh/{name} on {PREFECT_API_URL.value()}: cron '{cron}' ({timezone})")
+    refresh.serve(
+        name=name,
+        schedules=[Cron(cron, timezone=timezone)],
+        parameters=parameters,
+        description=f"Refresh the migration corridors warehouse in {parameters['data_dir']}",
+        tags=["migration-etl"],
+        limit=1,  # one refresh at a time per data dir; the refresh lock refuses a second one anyway
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+
+
+@app.command()
+def status(
+    data_dir: DataDir = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many of the latest runs to show.")] = 10,
+) -> None:
+    """The latest refreshes from the run records (no Prefect server needed)."""
+    import os as _os
+
+    from flows.report import what_changed
+    from flows.run_record import load_records
+    from flows.settings import Settings
+
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
+    settings = Settings(**overrides)
+    records = load_records(settings.runs_dir)
+    if not records:
+        console.print(f"No refresh has run on {settings.root} yet: migration-etl run --source-dir <mirror>")
+        raise typer.Exit(0)
+    table = Table(title=f"Refreshes on {settings.root} (latest {min(limit, len(records))} of {len(records)})")
+    for column in ("run", "started (UTC)", "status", "took", "what changed", "error"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("run", "started (UTC)", "status", "took"))
+    colours = {"success": "green", "unchanged": "cyan", "failed": "red", "running": "yellow"}
+    for r in reversed(records[-limit:]):
+        took = f"{r.duration_seconds:.1f} s" if r.duration_seconds is not None and r.status != "running" else "-"
+        error = f"{r.error['step']}: {r.error['message']}" if r.error else ""
+        table.add_row(
+            r.run_id,
+            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+            f"[{colours.get(r.status, 'white')}]{r.status}[/]",
+            took,
+            escape(what_changed(r)),
+            escape(error[:300]),
+        )
+    console.print(table)
+    link = settings.published_dir
+    if link.is_symlink():
+        console.print(f"Published: version {Path(_os.readlink(link)).name} ({settings.warehouse_path})")
+    else:
+        console.print("Published: nothing yet")
+    failed = [r for r in records if r.status == "failed"]
+    if failed and records[-1].status == "failed":
+        console.print(f"[red]The last run failed[/]; its record: {settings.runs_dir / (records[-1].run_id + '.json')}")
+
+
 @app.command("app")
 def run_app(
     data_dir: DataDir = None,

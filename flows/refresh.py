@@ -22,6 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from expectations.gate import QualityFailed, QualityReport, run_quality_gate
+from flows.alerts import alert_on_failure
 from flows.archive import remove_stale_incoming
 from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
 from flows.changes import ChangeReport, ask_sources, baseline, build_fingerprint, compare_bytes
@@ -32,6 +33,7 @@ from flows.landing import is_landed, land, land_missing, landed_rows, prune, rem
 from flows.lock import refresh_lock
 from flows.parsers import parser_for
 from flows.publish import Published, publish
+from flows.report import publish_artifacts
 from flows.run_record import RunRecord, new_run_id
 from flows.settings import Settings
 from flows.steps import announce
@@ -248,7 +250,9 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunReco
     finally:
         record.finished_at = record.finished_at or datetime.now(UTC)
         record.timings["total"] = round(time.perf_counter() - started, 3)
+        record.alert = alert_on_failure(record, settings)
         record.save(settings.runs_dir)
+        publish_artifacts(record)
     return record
 
 

@@ -49,6 +49,7 @@ class RunRecord(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     warehouse: str | None = None
     error: dict[str, str] | None = None
+    alert: dict[str, Any] | None = None  # the failure alert: sent or why not (flows.alerts)
 
     def path(self, runs_dir: Path) -> Path:
         return runs_dir / f"{self.run_id}.json"

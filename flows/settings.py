@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     http_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0, description="Refuse larger downloads.")
     http_user_agent: str = BROWSER_USER_AGENT
 
+    alert_webhook: str | None = Field(
+        default=None, description="POST a JSON alert here when a refresh fails (Slack-compatible `text` field)."
+    )
+
     @cached_property
     def root(self) -> Path:
         return self.data_dir.expanduser().resolve()

@@ -140,14 +140,14 @@ def test_a_refresh_while_the_app_is_open(app: None, data: Path, prefect_server: 
     cache is keyed on the published version, so the next rerun reads the new one."""
     at = page("quality")
     first = at.caption[0].value
-    assert re.fullmatch(r"Published version \S+; \d+ refresh(?:es)? recorded\.", first), first
+    assert re.match(r"Published version \S+; \d+ refresh(?:es)? recorded[.,]", first), first
     runs = int(first.split("; ")[1].split()[0])
     result = cli(prefect_server, "run", "--force", "--source-dir", str(mirror), "--data-dir", str(data))
     assert result.returncode == 0, result.stdout + result.stderr
     at.run()
     assert not at.exception
     version = os.readlink(data / "published").rsplit("/", 1)[-1]
-    assert at.caption[0].value == f"Published version {version}; {runs + 1} refreshes recorded."
+    assert at.caption[0].value.startswith(f"Published version {version}; {runs + 1} refreshes recorded")
     assert version not in first
     assert {m.label: m.value for m in at.metric}["Status"] == "success"
 
