@@ -1,7 +1,7 @@
 # The whole stack in a few verbs. Everything runs through uv, from uv.lock.
 MIRROR ?= ../shared/data/undesa/mirror
 
-.PHONY: setup refresh app test lint clean
+.PHONY: setup refresh app serve status docs test lint clean
 
 setup:            ## install the locked environment into .venv
 	uv sync --frozen
@@ -11,6 +11,15 @@ refresh:          ## fetch, parse, build and publish the warehouse from the loca
 
 app:              ## serve the Streamlit app on http://localhost:8501
 	uv run migration-etl app
+
+serve:            ## serve the refresh as a scheduled Prefect deployment (needs PREFECT_API_URL)
+	uv run migration-etl serve --source-dir $(MIRROR)
+
+status:           ## the latest refreshes, from the run records
+	uv run migration-etl status
+
+docs:             ## serve the dbt docs of the published warehouse
+	uv run migration-etl docs
 
 test:             ## the full test suite (the same command CI runs)
 	uv run pytest

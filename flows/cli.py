@@ -6,6 +6,7 @@ Every command finds the data directory the same way as the flow and the app: `--
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -197,6 +198,35 @@ def status(
     failed = [r for r in records if r.status == "failed"]
     if failed and records[-1].status == "failed":
         console.print(f"[red]The last run failed[/]; its record: {settings.runs_dir / (records[-1].run_id + '.json')}")
+
+
+@app.command()
+def docs(
+    data_dir: DataDir = None,
+    port: Annotated[int, typer.Option(help="Port to serve on (loopback only).")] = 8081,
+) -> None:
+    """Serve the published dbt docs (lineage, column docs) on http://127.0.0.1:PORT until Ctrl-C."""
+    import functools
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from flows.settings import Settings
+
+    overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
+    folder = Settings(**overrides).published_dir / "docs"
+    if not (folder / "index.html").is_file():
+        err.print(f"No dbt docs in {folder}: run a refresh first (migration-etl run --source-dir <mirror>).")
+        raise typer.Exit(1)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder.resolve()))
+    with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
+        console.print(f"dbt docs of the published warehouse: http://127.0.0.1:{server.server_address[1]}/")
+        console.print(f"(or open {folder / 'static_index.html'} directly; Ctrl-C to stop)")
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
 
 
 @app.command("app")

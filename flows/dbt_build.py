@@ -101,6 +101,34 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
     return summary
 
 
+DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
+
+
+def generate_docs(settings: Settings, build_db: Path) -> Path:
+    """`dbt docs generate` for the analysts: lineage, column docs and the catalogue of the build
+    just checked. `--no-compile` reuses the build's manifest, so this only reads the database's
+    catalogue; `--static` adds one self-contained page that opens without a server. Plain dbtRunner
+    (no Prefect task per node: there are no nodes to run), on the same database path as the build."""
+    from dbt.cli.main import dbtRunner
+
+    target_path = settings.build_dir / "dbt_target"
+    profiles_dir = build_db.parent / "profiles"
+    args = [
+        "docs", "generate", "--no-compile", "--static",
+        "--project-dir", str(settings.dbt_project_dir), "--profiles-dir", str(profiles_dir),
+        "--target-path", str(target_path), "--log-path", str(settings.build_dir / "dbt_logs"), "--quiet",
+        "--vars", json.dumps({"raw_dir": str(settings.raw_dir)}),
+    ]  # fmt: skip
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        close_duckdb_connections()
+    missing = [name for name in DOCS_FILES if not (target_path / name).is_file()]
+    if not result.success or missing:
+        raise BuildError(f"dbt docs generate failed: {result.exception or 'no ' + ', '.join(missing)}")
+    return target_path
+
+
 def _with_samples(build_db: Path, relations: dict[str, str], failures: list[str]) -> list[str]:
     """Each failure with its first failing row, read from the view dbt stored it in, so the
     message names the file, sheet, row and column where the data carries them."""

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.dbt_build import DOCS_FILES
 from flows.durable import fsync
 from flows.errors import PublishError
 from flows.run_record import RunRecord, load_records
@@ -63,12 +64,13 @@ class Published:
     row_counts: dict[str, int]
 
 
-def publish(settings: Settings, build_db: Path, record: RunRecord) -> Published:
+def publish(settings: Settings, build_db: Path, record: RunRecord, docs_dir: Path | None = None) -> Published:
+    """Publish the build, with the dbt docs found in `docs_dir` (dbt's target folder) under `docs/`."""
     partial = settings.versions_dir / f"{PARTIAL_PREFIX}{record.run_id}"
     version_dir = settings.versions_dir / record.run_id
     previous = _published_version(settings.published_dir)
     try:
-        counts, finished = _assemble(settings, build_db, record, partial, version_dir)
+        counts, finished = _assemble(settings, build_db, record, partial, version_dir, docs_dir)
         _switch(settings.published_dir, version_dir)
     except (OSError, duckdb.Error, PublishError) as exc:
         shutil.rmtree(partial, ignore_errors=True)
@@ -83,12 +85,16 @@ def publish(settings: Settings, build_db: Path, record: RunRecord) -> Published:
 
 
 def _assemble(
-    settings: Settings, build_db: Path, record: RunRecord, partial: Path, version_dir: Path
+    settings: Settings, build_db: Path, record: RunRecord, partial: Path, version_dir: Path, docs_dir: Path | None
 ) -> tuple[dict[str, int], datetime]:
     """A complete version folder beside the published one; nothing readers see changes."""
     if partial.exists():
         shutil.rmtree(partial)
     (partial / "marts").mkdir(parents=True)
+    if docs_dir is not None:
+        (partial / "docs").mkdir()
+        for name in DOCS_FILES:
+            shutil.copyfile(docs_dir / name, partial / "docs" / name)
     finished = datetime.now(UTC)
     with duckdb.connect(str(build_db)) as con:
         con.execute(f"drop schema if exists {TEST_FAILURES_SCHEMA} cascade")  # dbt's views of failing rows

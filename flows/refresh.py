@@ -26,7 +26,7 @@ from flows.alerts import alert_on_failure
 from flows.archive import remove_stale_incoming
 from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
 from flows.changes import ChangeReport, ask_sources, baseline, build_fingerprint, compare_bytes
-from flows.dbt_build import DbtSummary, run_dbt_build
+from flows.dbt_build import DbtSummary, generate_docs, run_dbt_build
 from flows.errors import EtlError, FetchError
 from flows.fetch import FetchedFile, fetch_file
 from flows.landing import is_landed, land, land_missing, landed_rows, prune, remove_partial_files
@@ -101,6 +101,11 @@ def dbt_build_task(settings: Settings, build_db: Path) -> DbtSummary:
     return run_dbt_build(settings, build_db)
 
 
+@task(name="dbt-docs", timeout_seconds=300, cache_policy=NO_CACHE)
+def dbt_docs_task(settings: Settings, build_db: Path) -> Path:
+    return generate_docs(settings, build_db)
+
+
 @task(name="quality", timeout_seconds=900, cache_policy=NO_CACHE)
 def quality_task(settings: Settings, build_db: Path, catalogue: Catalogue, run_id: str) -> QualityReport:
     return run_quality_gate(build_db, settings.quality_dir, catalogue, run_id)
@@ -114,8 +119,8 @@ def quality_task(settings: Settings, build_db: Path, catalogue: Catalogue, run_i
     timeout_seconds=600,
     cache_policy=NO_CACHE,
 )
-def publish_task(settings: Settings, build_db: Path, record: RunRecord) -> Published:
-    return publish(settings, build_db, record)
+def publish_task(settings: Settings, build_db: Path, record: RunRecord, docs_dir: Path) -> Published:
+    return publish(settings, build_db, record, docs_dir)
 
 
 @flow(name="refresh", log_prints=False)
@@ -228,14 +233,17 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunReco
                 f"quality: {record.quality['passed']} of {record.quality['expectations']} expectations passed "
                 f"in {record.quality['suites']} suites; Data Docs {report.docs_index}"
             )
+        with step("docs"):
+            docs_dir = dbt_docs_task(settings, build_db)
+            announce("docs: dbt docs generated (lineage, column docs, the app as an exposure)")
         with step("publish"):
-            published = publish_task(settings, build_db, record)
+            published = publish_task(settings, build_db, record, docs_dir)
             record.row_counts = published.row_counts
             record.warehouse = str(published.warehouse)
             shutil.rmtree(build_db.parent, ignore_errors=True)
             announce(
-                f"published version {published.version}: {published.warehouse} and "
-                f"{len(published.row_counts)} marts as Parquet"
+                f"published version {published.version}: {published.warehouse}, "
+                f"{len(published.row_counts)} marts as Parquet, dbt docs in {settings.published_dir / 'docs'}"
             )
         record.status = "success"
     except Exception as exc:

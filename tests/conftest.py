@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,3 +92,15 @@ def copy_mirror(src: Path, dst: Path) -> Path:
         if f.suffix in (".xlsx", ".csv"):
             shutil.copyfile(f, dst / f.name)
     return dst
+
+
+def rezip(path: Path) -> None:
+    """Different bytes, identical content: the workbook re-written with a zip comment, as a
+    re-issued file with unchanged figures would be."""
+    with zipfile.ZipFile(path) as src:
+        members = [(info, src.read(info)) for info in src.infolist()]
+    path.chmod(0o644)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        dst.comment = b"re-issued"
+        for info, data in members:
+            dst.writestr(info, data)

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import zipfile
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,7 +33,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.refresh import refresh
 from flows.settings import PROJECT_DIR
-from tests.conftest import write_catalogue
+from tests.conftest import rezip, write_catalogue
 from tests.workbooks import YEARS, make_world, official_names, write_edition
 
 pytestmark = pytest.mark.slow
@@ -271,7 +270,7 @@ def webhook_root(webhook: Webhook) -> str:
 # --- new versions ----------------------------------------------------------------------------------
 
 
-def test_a_corrected_file_is_ingested_and_named(first: Release, tmp_path: Path) -> None:
+def test_a_corrected_file_is_ingested_and_named(first: Release, webhook: Webhook, tmp_path: Path) -> None:
     """New bytes (the same cells in a re-written zip) are a new version of the 2020 edition: archived
     beside the old one, parsed, built and published; the record names the file."""
     folder, catalogue, data, before = first
@@ -288,6 +287,7 @@ def test_a_corrected_file_is_ingested_and_named(first: Release, tmp_path: Path) 
     assert sorted(p.name for p in (data / "releases" / "2020").iterdir()) == sorted({old, new} | other_2020(before))
     assert published_version(data).endswith(record["run_id"])
     assert run_name(record) == "refresh-2020-changed"
+    assert webhook.received == [] and record["alert"] is None, "a good run sends no alert"
 
 
 def test_a_new_edition_in_the_catalogue_is_ingested(first: Release, tmp_path: Path) -> None:
@@ -304,16 +304,6 @@ def test_a_new_edition_in_the_catalogue_is_ingested(first: Release, tmp_path: Pa
     assert releases == [("2015",), ("2020",), ("2024",)]
     name = run_name(record)  # the order of tests decides whether 2020 differs from its baseline too
     assert name.startswith("refresh-") and "-2015-" in f"{name[7:]}" and name.endswith("-changed"), name
-
-
-def rezip(path: Path) -> None:
-    """Different bytes, identical content: the workbook re-written with a zip comment."""
-    with zipfile.ZipFile(path) as src:
-        members = [(info, src.read(info)) for info in src.infolist()]
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as dst:
-        dst.comment = b"re-issued"
-        for info, data in members:
-            dst.writestr(info, data)
 
 
 def other_2020(record: dict[str, Any]) -> set[str]:

@@ -70,7 +70,7 @@ def test_run_succeeds_and_records_itself(run: tuple[Path, dict[str, Any], dict[s
     assert record["editions"] == ["2015", "2020", "2024"]
     assert {p["status"] for p in record["parse"]} == {"parsed"}
     assert record["dbt"]["tests_failed"] == 0 and record["dbt"]["tests_passed"] >= 55
-    assert set(record["timings"]) == {"detect", "fetch", "parse", "dbt", "quality", "publish", "total"}
+    assert set(record["timings"]) == {"detect", "fetch", "parse", "dbt", "quality", "docs", "publish", "total"}
     assert record["quality"]["failed"] == 0 and record["quality"]["passed"] > 200
     (runs,) = query(data, "select count(*), any_value(status) from marts.pipeline_runs")
     assert runs == (1, "success")

@@ -9,10 +9,12 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.conftest import cli, copy_mirror, sha256
+from tests.conftest import cli, copy_mirror, rezip, sha256
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
@@ -158,6 +160,68 @@ def test_data_docs_open_in_a_browser(data: Path) -> None:
         browser.close()
 
 
+def test_dbt_docs_are_published_and_served(prefect_server: str, data: Path) -> None:
+    """`migration-etl docs` serves the published dbt docs; in headless Chromium, with every request
+    off this machine refused, the app's exposure lists the marts it reads and a mart's page shows
+    its column docs."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("no chromium on this machine (apt-get install -y chromium chromium-driver)")
+    docs = data / "published" / "docs"
+    assert sorted(p.name for p in docs.iterdir()) == [
+        "catalog.json",
+        "index.html",
+        "manifest.json",
+        "static_index.html",
+    ]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "docs", "--data-dir", str(data), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "migration-etl docs did not start"
+                time.sleep(0.2)
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=chromium,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+            )
+            page = browser.new_page()
+            outside: list[str] = []
+            page.route(
+                re.compile(r"^https?://(?!127\.0\.0\.1)"),
+                lambda route: (outside.append(route.request.url), route.abort()),
+            )
+            page.goto(f"{url}#!/exposure/exposure.migration_corridors.migration_corridors_app")
+            page.get_by_text("Depends On").first.wait_for(timeout=30_000)
+            body = " ".join(page.inner_text("body").split())
+            assert "Migration corridors (Streamlit app)" in body
+            assert (
+                "Models corridor_pairs corridors country_balance country_partners region_flows release_revisions"
+                in body
+            )
+            page.goto(f"{url}#!/model/model.migration_corridors.corridors")
+            page.get_by_text("ISO3 code of the origin.").first.wait_for(timeout=30_000)
+            browser.close()
+        assert outside == [], "the docs asked for something off this machine"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def test_unchanged_rerun_with_a_reader_holding_the_warehouse(prefect_server: str, mirror: Path, data: Path) -> None:
     """Nothing in the mirror changed: the run asks each file's size and time, finds them as before
     and stops, in a fraction of the first run's time, with no parse and no dbt build. A reader
@@ -208,11 +272,12 @@ class Refresh:
     """A CLI refresh in a child process whose output is watched line by line, to kill it at a chosen
     moment with SIGKILL: no handler, no `finally`, exactly what a power cut or the OOM killer does."""
 
-    def __init__(self, prefect_server: str, mirror: Path, data: Path) -> None:
+    def __init__(self, prefect_server: str, mirror: Path, data: Path, force: bool = True) -> None:
         env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            # forced: the mirror is unchanged, and each run must get as far as the step it is killed in
-            [sys.executable, "-m", "flows.cli", "run", "--force", "--source-dir", str(mirror), "--data-dir", str(data)],
+            # forced, unless a file changed: each run must get as far as the step it is killed in
+            [sys.executable, "-m", "flows.cli", "run", *(["--force"] if force else []), "--source-dir", str(mirror)]
+            + ["--data-dir", str(data)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -263,7 +328,9 @@ def assert_published_intact(data: Path, before: dict[str, str]) -> None:
     assert query(data, "select count(*) from marts.corridors where release = '2020'")[0][0] > 40_000
 
 
-def test_killed_at_parse_dbt_and_publish_then_recovers(prefect_server: str, mirror: Path, data: Path) -> None:
+def test_killed_at_parse_dbt_and_publish_then_recovers(
+    prefect_server: str, mirror: Path, data: Path, tmp_path: Path
+) -> None:
     """Three refreshes are killed, each at a later step; every next run starts on the leftovers of
     the one before with no clean-up in between, and gets past the point where it was killed. A
     second refresh started while the last one runs is turned away, and the last one publishes."""
@@ -298,8 +365,13 @@ def test_killed_at_parse_dbt_and_publish_then_recovers(prefect_server: str, mirr
     assert any((data / "published-versions").glob(".partial-*")), "the kill left its partial version"
     assert_published_intact(data, before)
 
-    # 4. the next refresh succeeds; a second one started meanwhile is refused and changes nothing
-    run = Refresh(prefect_server, mirror, data)
+    # 4. a corrected corridor workbook arrives (new bytes, the same cells): the next refresh, not
+    #    forced, finds it, rebuilds and names it; a second one started meanwhile is refused
+    corrected = copy_mirror(mirror, tmp_path / "mirror")
+    od = corrected / "undesa_pd_2020_ims_stock_by_sex_destination_and_origin.xlsx"
+    old_sha = sha256(od)
+    rezip(od)
+    run = Refresh(prefect_server, corrected, data, force=False)
     run.wait_for(lambda: "fetch: " in run.output, "the refresh holding the lock")
     second = cli(prefect_server, "run", "--source-dir", str(mirror), "--data-dir", str(data))
     assert second.returncode == 1
@@ -313,3 +385,8 @@ def test_killed_at_parse_dbt_and_publish_then_recovers(prefect_server: str, mirr
     assert not list((data / "raw").rglob(".tmp-*"))
     assert [p.name for p in (data / "build").iterdir() if p.name.startswith("run-")] == []
     assert query(data, "select count(*), sum(migrants) from marts.corridors") == corridors_before
+    record = json.loads(max((data / "runs").glob("*.json")).read_text())
+    assert record["status"] == "success" and not record["forced"]
+    assert record["changes"]["reasons"] == [
+        f"2020 origin_destination ({od.name}): changed, sha256 {old_sha[:12]} -> {sha256(od)[:12]}"
+    ]
