@@ -26,7 +26,11 @@ def what_changed(record: RunRecord) -> str:
         return f"nothing since {changes.get('baseline_run')}"
     if changes.get("baseline_run") is None:
         return "first build"
-    changed = [f"{f['edition']} {f['kind']} {f['verdict']}" for f in changes.get("files", []) if f["verdict"] != "same"]
+    files = changes.get("files", [])
+    moved = ("new", "changed", "removed")
+    changed = [f"{f['edition']} {f['kind']} {f['verdict']}" for f in files if f["verdict"] in moved]
+    if unsure := sum(f["verdict"] == "unknown" for f in files):
+        changed.append(f"{unsure} file(s) with a new size or time, not yet compared by sha256")
     if any("catalogue, parsers, dbt project or suites" in r for r in changes.get("reasons", [])):
         changed.insert(0, "build inputs changed")
     if record.forced:
