@@ -3,7 +3,7 @@
 Only failures alert: a successful or unchanged run is the normal case and would train people to
 ignore the channel. The payload carries a `text` field, so a Slack or Mattermost incoming webhook
 shows it as is, and the structured fields for anything that parses it. Sending is retried a few
-times; if it still fails the run record says so, and the run's own failure is what the caller
+times (3 attempts); if it still fails the run record says so, and the run's own failure is what the caller
 sees, never the alert's.
 """
 
@@ -26,7 +26,7 @@ def payload(record: RunRecord) -> dict[str, Any]:
     return {
         "event": "refresh.failed",
         "text": f"Migration warehouse refresh {record.run_id} failed at step {error.get('step')}: "
-        f"{error.get('message')} (data dir {record.data_dir}; the published warehouse is unchanged)",
+        f"{error.get('message')} (data dir {record.data_dir}; run record {record.run_id}.json)",
         "run_id": record.run_id,
         "flow_run_id": record.flow_run_id,
         "status": record.status,
@@ -42,15 +42,15 @@ def payload(record: RunRecord) -> dict[str, Any]:
 
 def alert_on_failure(record: RunRecord, settings: Settings) -> dict[str, Any] | None:
     """POST the failure to the webhook when one is configured; returns what happened, for the record."""
-    if record.status != "failed" or not settings.alert_webhook:
+    if record.status != "failed" or settings.alert_webhook is None:
         return None
-    url = settings.alert_webhook
+    url = settings.alert_webhook.get_secret_value()
     try:
-        status = _post(url, payload(record), settings.http_timeout_seconds)
-    except (httpx.HTTPError, RuntimeError) as exc:
-        logger.warning("could not send the failure alert to %s: %s", _redacted(url), exc)
-        return {"sent": False, "to": _redacted(url), "error": str(exc)}
-    return {"sent": True, "to": _redacted(url), "http_status": status}
+        status = _post(url, payload(record), min(settings.http_timeout_seconds, 30.0))
+    except Exception as exc:  # noqa: BLE001 - the run's own failure is what the caller must see
+        logger.warning("could not send the failure alert to %s: %s", redacted(url), exc)
+        return {"sent": False, "to": redacted(url), "error": f"{type(exc).__name__}: {exc}"}
+    return {"sent": True, "to": redacted(url), "http_status": status}
 
 
 @retry(
@@ -68,7 +68,10 @@ def _post(url: str, body: dict[str, Any], timeout: float) -> int:
     return response.status_code
 
 
-def _redacted(url: str) -> str:
+def redacted(url: str) -> str:
     """Webhook URLs carry their secret in the path: keep the host only."""
-    parsed = httpx.URL(url)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        return "<invalid URL>"
     return f"{parsed.scheme}://{parsed.host}{':' + str(parsed.port) if parsed.port else ''}/…"

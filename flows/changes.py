@@ -16,6 +16,7 @@ baseline is the last run that ended with a published warehouse matching its inpu
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -23,13 +24,14 @@ from typing import Any, Literal
 import httpx
 
 from flows.catalogue import Catalogue, Edition, ReleaseFile
-from flows.parsers import PARSER_VERSION
 from flows.run_record import RunRecord, load_records
 from flows.settings import PROJECT_DIR, Settings
 
 Verdict = Literal["same", "changed", "new", "removed", "unknown"]
-# What the build's result depends on besides the release files.
-BUILD_INPUTS = ["dbt_project/dbt_project.yml", "dbt_project/models", "dbt_project/macros", "expectations/suites"]
+# Besides the release files, what the published result depends on (see build_fingerprint).
+CODE_DIRS = ["flows", "expectations"]
+SKIP_DIRS = {"__pycache__", "target", "logs", "dbt_packages", ".mypy_cache"}
+SKIP_SUFFIXES = {".pyc", ".msgpack"}
 
 
 @dataclass(frozen=True)
@@ -73,26 +75,32 @@ class ChangeReport:
 
 
 def baseline(settings: Settings) -> RunRecord | None:
-    """The latest run whose inputs the published warehouse reflects, if it is still published."""
-    if not settings.warehouse_path.is_file():
+    """The latest run whose inputs the published warehouse reflects: the newest success or
+    unchanged record, and only if the version it published (or found) is the one `published`
+    points at now. A run that published but died before saving its record, or a hand roll-back,
+    leaves no baseline, and the next run rebuilds."""
+    link = settings.published_dir
+    if not link.is_symlink() or not settings.warehouse_path.is_file():
         return None
+    current = Path(os.readlink(link)).name
     for record in reversed(load_records(settings.runs_dir)):
         if record.status in ("success", "unchanged"):
-            return record
+            return record if record.published_version == current else None
     return None
 
 
 def build_fingerprint(settings: Settings, catalogue_path: Path) -> str:
-    """One hash of everything besides the release files that shapes the marts: a new model, test,
-    suite, parser or catalogue entry must rebuild even when no workbook changed."""
-    h = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
-    h.update(catalogue_path.read_bytes())
-    for entry in BUILD_INPUTS:
-        root = PROJECT_DIR / entry
-        paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-        for path in paths:
-            h.update(f"\n{path.relative_to(PROJECT_DIR)}\n".encode())
-            h.update(path.read_bytes())
+    """One hash of everything besides the release files that shapes what is published: the
+    catalogue, the pipeline's code (parsers, publish, the quality gate and its suites) and the dbt
+    project. A deployed change to any of them rebuilds even when no workbook changed."""
+    h = hashlib.sha256(catalogue_path.read_bytes())
+    roots = [*(PROJECT_DIR / name for name in CODE_DIRS), settings.dbt_project_dir]
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            parts = set(path.relative_to(root).parts)
+            if path.is_file() and not parts & SKIP_DIRS and path.suffix not in SKIP_SUFFIXES:
+                h.update(f"\n{root.name}/{path.relative_to(root)}\n".encode())
+                h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -102,7 +110,9 @@ def ask_sources(cat: Catalogue, settings: Settings, base: RunRecord | None, fing
     if base is None:
         return report
     before = {(i["edition"], i["kind"]): i for i in base.inputs}
-    with httpx.Client(timeout=settings.http_connect_timeout_seconds, follow_redirects=True) as client:
+    headers = {"User-Agent": settings.http_user_agent, "Accept": "*/*"}  # the UN site refuses default agents
+    timeout = httpx.Timeout(settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds)
+    with httpx.Client(headers=headers, timeout=timeout, follow_redirects=True) as client:
         for edition in cat.editions:
             for spec in edition.files:
                 report.add(_ask(client, edition, spec, before.get((edition.edition, spec.kind.value)), settings))
@@ -134,7 +144,7 @@ def compare_bytes(base: RunRecord | None, fingerprint: str, inputs: list[dict[st
 def _against(base: RunRecord | None, fingerprint: str) -> ChangeReport:
     report = ChangeReport(base.run_id if base else None, fingerprint)
     if base is None:
-        report.reasons.append("no published warehouse to compare with")
+        report.reasons.append("no baseline: nothing is published, or not the version the last good run recorded")
     elif base.build_fingerprint != fingerprint:
         report.reasons.append("the catalogue, parsers, dbt project or suites changed since the baseline")
     return report
@@ -165,6 +175,15 @@ def _ask(
     return _ask_http(client, spec.url, old, where)
 
 
+IDENTITY = ("source_size", "source_mtime_ns", "source_ctime_ns", "source_inode")
+
+
+def _identity(stat: os.stat_result) -> dict[str, int]:
+    """What a mirror file's stat says about its bytes without reading them. The change time and
+    inode catch a file copied in with its old modification time kept (cp -p, rsync -t)."""
+    return dict(zip(IDENTITY, (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino), strict=True))
+
+
 def _ask_mirror(path: Path, old: dict[str, Any], where: tuple[str, str, str]) -> FileChange:
     try:
         stat = path.stat()
@@ -174,9 +193,9 @@ def _ask_mirror(path: Path, old: dict[str, Any], where: tuple[str, str, str]) ->
         return FileChange(*where, "unknown", "no longer in the mirror")
     if old.get("status") == "missing":
         return FileChange(*where, "new", "now in the mirror")
-    if old.get("source_size") == stat.st_size and old.get("source_mtime_ns") == stat.st_mtime_ns:
-        return FileChange(*where, "same", "size and modification time as before")
-    return FileChange(*where, "unknown", "size or modification time differ; the bytes decide")
+    if _identity(stat) == {k: old.get(k) for k in IDENTITY}:
+        return FileChange(*where, "same", "size, times and inode as before")
+    return FileChange(*where, "unknown", "size, times or inode differ; the bytes decide")
 
 
 def _ask_http(client: httpx.Client, url: str, old: dict[str, Any], where: tuple[str, str, str]) -> FileChange:

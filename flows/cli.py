@@ -221,7 +221,8 @@ def docs(
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    handler = functools.partial(Quiet, directory=str(folder.resolve()))
+    # not resolved: through the `published` link, each request gets the version published now
+    handler = functools.partial(Quiet, directory=str(folder.absolute()))
     with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
         console.print(f"dbt docs of the published warehouse: http://127.0.0.1:{server.server_address[1]}/")
         console.print(f"(or open {folder / 'static_index.html'} directly; Ctrl-C to stop)")

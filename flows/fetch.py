@@ -57,6 +57,8 @@ class FetchedFile:
     # what the source said about the file, for the next run's cheap change check (flows.changes)
     source_size: int | None = None
     source_mtime_ns: int | None = None
+    source_ctime_ns: int | None = None
+    source_inode: int | None = None
     etag: str | None = None
     last_modified: str | None = None
 
@@ -76,6 +78,8 @@ class FetchedFile:
             "note": self.note,
             "source_size": self.source_size,
             "source_mtime_ns": self.source_mtime_ns,
+            "source_ctime_ns": self.source_ctime_ns,
+            "source_inode": self.source_inode,
             "etag": self.etag,
             "last_modified": self.last_modified,
         }
@@ -108,7 +112,13 @@ def fetch_from_mirror(edition: Edition, spec: ReleaseFile, settings: Settings) -
         inc.check(spec.sha256)
         archived = inc.finish(settings.releases_dir / edition.edition)
     fetched = _fetched(edition, spec, f"mirror:{source}", archived)
-    return replace(fetched, source_size=stat.st_size, source_mtime_ns=stat.st_mtime_ns)
+    return replace(
+        fetched,
+        source_size=stat.st_size,
+        source_mtime_ns=stat.st_mtime_ns,
+        source_ctime_ns=stat.st_ctime_ns,
+        source_inode=stat.st_ino,
+    )
 
 
 def fetch_over_http(edition: Edition, spec: ReleaseFile, settings: Settings) -> FetchedFile:

@@ -69,12 +69,15 @@ def publish(settings: Settings, build_db: Path, record: RunRecord, docs_dir: Pat
     partial = settings.versions_dir / f"{PARTIAL_PREFIX}{record.run_id}"
     version_dir = settings.versions_dir / record.run_id
     previous = _published_version(settings.published_dir)
+    if not build_db.is_file():
+        raise PublishError(f"no build database at {build_db}; nothing to publish")
     try:
         counts, finished = _assemble(settings, build_db, record, partial, version_dir, docs_dir)
         _switch(settings.published_dir, version_dir)
     except (OSError, duckdb.Error, PublishError) as exc:
         shutil.rmtree(partial, ignore_errors=True)
-        shutil.rmtree(version_dir, ignore_errors=True)  # complete but never published
+        if _published_version(settings.published_dir) != version_dir.name:
+            shutil.rmtree(version_dir, ignore_errors=True)  # complete but never published
         detail = f"{exc.strerror} ({exc.filename})" if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise PublishError(
             f"could not publish to {settings.published_dir}: {detail}; the previously published warehouse is unchanged"

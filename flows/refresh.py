@@ -8,6 +8,7 @@ parser version) are not parsed again.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import shutil
 import time
@@ -16,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
@@ -38,16 +38,19 @@ from flows.run_record import RunRecord, new_run_id
 from flows.settings import Settings
 from flows.steps import announce
 
+TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EINTR, errno.EIO, errno.EBUSY, errno.ESTALE, errno.ECONNRESET, errno.ETIMEDOUT}
+
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry only what another try can fix (the disk or network hiccuped); a wrong file, a failed
-    test or a refused download fails the same way every time, and says so at once."""
+    """Retry only what another try can fix: an interrupted or flaky read or write. A wrong file, a
+    failed test, a full disk, a refused permission or a timeout fails the same way again, and
+    says so at once."""
     try:
         state.result()
-    except EtlError:
+    except TimeoutError:
         return False
-    except (OSError, httpx.TransportError):
-        return True
+    except OSError as exc:
+        return exc.errno in TRANSIENT_ERRNOS
     except BaseException:  # noqa: BLE001 - anything else is not worth a second try
         return False
     return False
@@ -111,14 +114,7 @@ def quality_task(settings: Settings, build_db: Path, catalogue: Catalogue, run_i
     return run_quality_gate(build_db, settings.quality_dir, catalogue, run_id)
 
 
-@task(
-    name="publish",
-    retries=1,
-    retry_delay_seconds=5,
-    retry_condition_fn=_transient,
-    timeout_seconds=600,
-    cache_policy=NO_CACHE,
-)
+@task(name="publish", timeout_seconds=600, cache_policy=NO_CACHE)  # never retried: the build was moved into it
 def publish_task(settings: Settings, build_db: Path, record: RunRecord, docs_dir: Path) -> Published:
     return publish(settings, build_db, record, docs_dir)
 
@@ -240,26 +236,29 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunReco
             published = publish_task(settings, build_db, record, docs_dir)
             record.row_counts = published.row_counts
             record.warehouse = str(published.warehouse)
+            record.published_version = published.version
             shutil.rmtree(build_db.parent, ignore_errors=True)
             announce(
                 f"published version {published.version}: {published.warehouse}, "
                 f"{len(published.row_counts)} marts as Parquet, dbt docs in {settings.published_dir / 'docs'}"
             )
         record.status = "success"
-    except Exception as exc:
+    except BaseException as exc:  # also a cancel or Ctrl-C: the record must not stay "running"
         _name_run(f"refresh-failed-at-{exc.step if isinstance(exc, EtlError) else step.current}")
         record.status = "failed"
         record.error = {
             "step": exc.step if isinstance(exc, EtlError) else step.current,
             "type": type(exc).__name__,
-            "message": str(exc),
+            "message": str(exc) or f"interrupted ({type(exc).__name__})",
         }
         raise
     finally:
         record.finished_at = record.finished_at or datetime.now(UTC)
         record.timings["total"] = round(time.perf_counter() - started, 3)
-        record.alert = alert_on_failure(record, settings)
         record.save(settings.runs_dir)
+        if record.error is not None:
+            record.alert = alert_on_failure(record, settings)  # after the save: a slow webhook loses nothing
+            record.save(settings.runs_dir)
         publish_artifacts(record)
     return record
 
@@ -271,6 +270,7 @@ def _finish_unchanged(record: RunRecord, base: RunRecord, how: str) -> None:
         record.inputs, record.missing, record.warnings = base.inputs, base.missing, base.warnings
     record.warehouse = base.warehouse
     record.row_counts = base.row_counts
+    record.published_version = base.published_version
     announce(f"detect: unchanged since run {base.run_id} ({how}); nothing rebuilt, the published warehouse stays")
     _name_run(f"refresh-{'-'.join(record.editions)}-unchanged")
 

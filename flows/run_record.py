@@ -48,6 +48,7 @@ class RunRecord(BaseModel):
     row_counts: dict[str, int] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
     warehouse: str | None = None
+    published_version: str | None = None  # the version this run published, or found still current
     error: dict[str, str] | None = None
     alert: dict[str, Any] | None = None  # the failure alert: sent or why not (flows.alerts)
 

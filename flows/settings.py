@@ -11,7 +11,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -59,9 +59,25 @@ class Settings(BaseSettings):
     http_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0, description="Refuse larger downloads.")
     http_user_agent: str = BROWSER_USER_AGENT
 
-    alert_webhook: str | None = Field(
+    alert_webhook: SecretStr | None = Field(
         default=None, description="POST a JSON alert here when a refresh fails (Slack-compatible `text` field)."
     )
+
+    @field_validator("alert_webhook")
+    @classmethod
+    def _http_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """A bad webhook is refused when the settings load, not discovered at the first failure."""
+        if value is None:
+            return None
+        import httpx
+
+        try:
+            url = httpx.URL(value.get_secret_value())
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"MIGRATION_ETL_ALERT_WEBHOOK is not a valid URL: {exc}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError("MIGRATION_ETL_ALERT_WEBHOOK must be an http(s) URL with a host")
+        return value
 
     @cached_property
     def root(self) -> Path:

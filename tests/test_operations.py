@@ -28,11 +28,12 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.refresh import refresh
-from flows.settings import PROJECT_DIR
+from flows.settings import PROJECT_DIR, Settings
 from tests.conftest import rezip, write_catalogue
 from tests.workbooks import YEARS, make_world, official_names, write_edition
 
@@ -74,7 +75,7 @@ def test_an_unchanged_source_is_asked_and_nothing_else(first: Release) -> None:
     record = refresh(source_dir=str(folder), data_dir=str(data), catalogue=str(catalogue))
     assert record["status"] == "unchanged"
     assert set(record["timings"]) == {"detect", "total"}, "no fetch, parse, dbt build, checks or publish"
-    assert {f["detail"] for f in record["changes"]["files"]} == {"size and modification time as before"}
+    assert {f["detail"] for f in record["changes"]["files"]} == {"size, times and inode as before"}
     assert record["changes"]["baseline_run"] == before["run_id"] and not record["changes"]["rebuild"]
     assert [i["sha256"] for i in record["inputs"]] == [i["sha256"] for i in before["inputs"]]
     assert published_version(data) == version
@@ -199,6 +200,14 @@ def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
     yield server
     server.shutdown()
     server.server_close()
+
+
+def test_a_bad_webhook_url_is_refused_when_the_settings_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MIGRATION_ETL_ALERT_WEBHOOK", "https://hooks.example.com:abc/T0/B0/secret")
+    with pytest.raises(ValidationError, match="MIGRATION_ETL_ALERT_WEBHOOK is not a valid URL"):
+        Settings()
+    monkeypatch.setenv("MIGRATION_ETL_ALERT_WEBHOOK", "https://hooks.example.com/T0/B0/secret")
+    assert "secret" not in repr(Settings()), "the webhook's secret path never shows in a repr or log"
 
 
 def artifacts(record: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 import flows.publish
+from flows.changes import baseline
 from flows.errors import PublishError
 from flows.publish import publish
 from flows.run_record import RunRecord
@@ -93,3 +94,37 @@ def test_a_failed_switch_leaves_the_published_warehouse_as_it_was(
     assert sha256(settings.warehouse_path) == before
     assert sha256(settings.marts_dir / "corridors.parquet") == parquet_before
     assert [p.name for p in settings.versions_dir.iterdir()] == ["r1"], "nothing half-published is left behind"
+
+
+def test_publishing_the_same_build_twice_never_removes_the_live_version(tmp_path: Path) -> None:
+    """A second attempt at a publish that already switched (a retried task) finds no build and
+    stops; the version it published stays published and readable."""
+    settings = Settings(data_dir=tmp_path)
+    db, record = build(settings, "r1", 1)
+    publish(settings, db, record)
+    with pytest.raises(PublishError, match="no build database at"):
+        publish(settings, db, record)
+    assert os.readlink(settings.published_dir) == "published-versions/r1"
+    assert read(settings.warehouse_path) == 1
+
+
+def test_the_change_baseline_is_the_run_that_published_the_live_version(tmp_path: Path) -> None:
+    """Change detection compares with the last good run only while `published` still points at the
+    version that run published: after a run that published but died before saving its record, or a
+    roll-back by hand, there is no baseline and the next run rebuilds."""
+    settings = Settings(data_dir=tmp_path)
+    assert baseline(settings) is None, "nothing published"
+    db, record = build(settings, "r1", 1)
+    publish(settings, db, record)
+    good = record.model_copy(update={"status": "success", "published_version": "r1"})
+    good.save(settings.runs_dir)
+    assert baseline(settings) == good
+    unchanged = good.model_copy(update={"run_id": "r2", "status": "unchanged", "started_at": datetime.now(UTC)})
+    unchanged.save(settings.runs_dir)
+    assert baseline(settings) == unchanged
+    db, killed = build(settings, "r3", 3)  # published, then killed: its record still says "running"
+    publish(settings, db, killed)
+    assert baseline(settings) is None
+    settings.published_dir.unlink()  # a roll-back by hand to the version r1 published
+    settings.published_dir.symlink_to("published-versions/r1")
+    assert baseline(settings) == unchanged
