@@ -1,7 +1,7 @@
 # The whole stack in a few verbs. Everything runs through uv, from uv.lock.
 MIRROR ?= ../shared/data/undesa/mirror
 
-.PHONY: setup refresh app serve status docs test lint clean
+.PHONY: setup refresh app serve status docs bench test lint clean
 
 setup:            ## install the locked environment into .venv
 	uv sync --frozen
@@ -20,6 +20,9 @@ status:           ## the latest refreshes, from the run records
 
 docs:             ## serve the dbt docs of the published warehouse
 	uv run migration-etl docs
+
+bench:            ## where the time goes: refresh steps, app pages and queries (writes bench/results.json)
+	uv run python -m bench --source-dir $(MIRROR)
 
 test:             ## the full test suite (the same command CI runs)
 	uv run pytest

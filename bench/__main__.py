@@ -1,0 +1,84 @@
+"""`uv run python -m bench` (also `make bench`): where a refresh's time goes, and how fast the app
+reads, measured in one run on this machine. Prints tables and writes bench/results.json.
+
+    uv run python -m bench [--source-dir ../shared/data/undesa/mirror] [--work /tmp/bench]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from flows.settings import PROJECT_DIR, disable_telemetry
+
+RESULTS = PROJECT_DIR / "bench" / "results.json"
+MIRROR = PROJECT_DIR.parent / "shared" / "data" / "undesa" / "mirror"
+
+
+def main(
+    source_dir: Annotated[Path, typer.Option(help="Mirror of the release files.")] = MIRROR,
+    work: Annotated[Path | None, typer.Option(help="Scratch folder for the data dirs (default: a temp dir).")] = None,
+    reruns: Annotated[int, typer.Option(help="Warm reruns per app page.")] = 20,
+) -> None:
+    disable_telemetry()
+    from bench import app_pages, app_queries, refresh
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-")) if work is None else work
+    if scratch.exists() and any(scratch.iterdir()):
+        raise typer.BadParameter(f"{scratch} is not empty", param_hint="--work")
+    results: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+    }
+    try:
+        typer.echo("refresh: full and unchanged, temporary and running Prefect server (about 3 minutes)")
+        refreshes = refresh.run(source_dir.resolve(), scratch)
+        results["refresh"] = [r.as_dict() for r in refreshes]
+        _print_refreshes(refreshes)
+        data = scratch / "running"
+        pages = app_pages.run(data, reruns)
+        results["app_pages"] = [p.__dict__ for p in pages]
+        queries = app_queries.run(data)
+        results["app_queries"] = [q.as_dict() for q in queries]
+        _print_app(pages, queries)
+    finally:
+        if work is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    typer.echo(f"written: {RESULTS}")
+
+
+def _print_refreshes(times: list[Any]) -> None:
+    steps = ["detect", "fetch", "parse", "dbt", "quality", "docs", "publish"]
+    typer.echo(f"\n{'scenario':<30}{'status':>10}{'wall s':>8}{'flow s':>8}{'outside':>8}{'RSS MB':>8}  " + "".join(
+        f"{s:>8}" for s in steps) + f"{'dbt sql':>8}")  # fmt: skip
+    for t in times:
+        cells = "".join(f"{t.steps_s[s]:>8.1f}" if s in t.steps_s else f"{'-':>8}" for s in steps)
+        sql = f"{t.dbt_sql_s:>8.1f}" if t.dbt_sql_s is not None else f"{'-':>8}"
+        typer.echo(
+            f"{t.scenario:<30}{t.status:>10}{t.wall_s:>8.1f}{t.flow_s:>8.1f}{t.outside_flow_s:>8.1f}"
+            f"{t.peak_rss_mb:>8.0f}  {cells}{sql}"
+        )
+
+
+def _print_app(pages: list[Any], queries: list[Any]) -> None:
+    by_page = {q.page: q for q in queries}
+    typer.echo(f"\n{'page':<12}{'cold ms':>8}{'warm ms':>8}{'queries':>8}{'q p50':>8}{'q p95':>8}{'page p95':>9}")
+    for p in pages:
+        q = by_page[p.page]
+        typer.echo(
+            f"{p.page:<12}{p.cold_ms:>8.0f}{p.warm_median_ms:>8.0f}{q.queries:>8}{q.query_p50_ms:>8.1f}"
+            f"{q.query_p95_ms:>8.1f}{q.page_total_p95_ms:>9.1f}"
+        )
+
+
+if __name__ == "__main__":
+    typer.run(main)

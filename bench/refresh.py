@@ -1,0 +1,114 @@
+"""Time a refresh as an engineer runs it: the CLI in a child process, from an empty data dir and
+again unchanged, with a temporary Prefect server (no PREFECT_API_URL) and against a running one.
+
+Per run: wall time, the flow's own time and its steps (from the run record), what lies outside
+the flow (interpreter and imports, Prefect's server start and stop), and the child's peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flows.settings import PROJECT_DIR
+
+
+@dataclass
+class RefreshTime:
+    scenario: str
+    status: str
+    wall_s: float
+    flow_s: float
+    outside_flow_s: float
+    peak_rss_mb: float
+    steps_s: dict[str, float] = field(default_factory=dict)
+    dbt_sql_s: float | None = None
+    dbt_elapsed_s: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_cli(scenario: str, source: Path, data: Path, env: dict[str, str]) -> RefreshTime:
+    """One `migration-etl run` in a child process; its peak RSS comes from wait4's rusage."""
+    command = [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(source), "--data-dir", str(data)]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=PROJECT_DIR)
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{scenario}: refresh exited {proc.returncode}:\n{output.decode(errors='replace')[-2000:]}")
+    record = json.loads(max((data / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
+    steps = {k: v for k, v in record["timings"].items() if k != "total"}
+    flow = float(record["timings"]["total"])
+    dbt = record.get("dbt") or {}
+    return RefreshTime(
+        scenario=scenario,
+        status=record["status"],
+        wall_s=round(wall, 2),
+        flow_s=round(flow, 2),
+        outside_flow_s=round(wall - flow, 2),
+        peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
+        steps_s=steps,
+        dbt_sql_s=round(dbt["sql_seconds"], 2) if "sql_seconds" in dbt else None,
+        dbt_elapsed_s=round(dbt["elapsed_seconds"], 2) if "elapsed_seconds" in dbt else None,
+    )
+
+
+@contextmanager
+def prefect_server(port: int = 4299) -> Iterator[str]:
+    """A running Prefect server on loopback, as a scheduled deployment would use."""
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_SERVER_LOGGING_LEVEL": "WARNING"}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("prefect server did not start") from None
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def run(source: Path, work: Path) -> list[RefreshTime]:
+    """Full and unchanged refreshes, with a temporary server and then against a running one."""
+    base = {**os.environ, "COLUMNS": "200"}
+    base.pop("PREFECT_API_URL", None)
+    times = [
+        run_cli("full, temporary server", source, work / "temporary", base),
+        run_cli("unchanged, temporary server", source, work / "temporary", base),
+    ]
+    with prefect_server() as url:
+        env = {**base, "PREFECT_API_URL": url}
+        times.append(run_cli("full, running server", source, work / "running", env))
+        times.append(run_cli("unchanged, running server", source, work / "running", env))
+    return times
