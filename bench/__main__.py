@@ -29,7 +29,7 @@ def main(
     reruns: Annotated[int, typer.Option(help="Warm reruns per app page.")] = 20,
 ) -> None:
     disable_telemetry()
-    from bench import app_pages, app_queries, refresh
+    from bench import app_pages, app_queries, baselines, refresh
 
     scratch = Path(tempfile.mkdtemp(prefix="bench-")) if work is None else work
     if scratch.exists() and any(scratch.iterdir()):
@@ -43,6 +43,10 @@ def main(
         refreshes = refresh.run(source_dir.resolve(), scratch)
         results["refresh"] = [r.as_dict() for r in refreshes]
         _print_refreshes(refreshes)
+        typer.echo("\nyardsticks: the naive analyst's script and the floor, on the same five Table 1 sheets")
+        naive, floor = baselines.naive(source_dir), baselines.floor(source_dir)
+        results["baselines"] = [naive.as_dict(), floor.as_dict()]
+        results["comparison"] = _print_baselines(refreshes[0], naive, floor)
         data = scratch / "running"
         pages = app_pages.run(data, reruns)
         results["app_pages"] = [p.__dict__ for p in pages]
@@ -67,6 +71,31 @@ def _print_refreshes(times: list[Any]) -> None:
             f"{t.scenario:<30}{t.status:>10}{t.wall_s:>8.1f}{t.flow_s:>8.1f}{t.outside_flow_s:>8.1f}"
             f"{t.peak_rss_mb:>8.0f}  {cells}{sql}"
         )
+
+
+def _print_baselines(full: Any, naive: Any, floor: Any) -> dict[str, float]:
+    ours_parse = full.steps_s.get("parse", 0.0)
+    ours = ours_parse + full.steps_s.get("dbt", 0.0)
+    typer.echo(f"{'':<38}{'read s':>8}{'transform s':>12}{'total s':>9}  checks")
+    typer.echo(f"{naive.name:<38}{naive.read_s:>8.2f}{naive.transform_s:>12.2f}{naive.total_s:>9.2f}  none")
+    typer.echo(f"{floor.name:<38}{floor.read_s:>8.2f}{floor.transform_s:>12.2f}{floor.total_s:>9.2f}  none")
+    typer.echo(
+        f"{'ours (parse step + dbt build step)':<38}{ours_parse:>8.2f}{full.steps_s.get('dbt', 0.0):>12.2f}"
+        f"{ours:>9.2f}  63 dbt tests, layout checks, lineage"
+    )
+    comparison = {
+        "ours_parse_plus_transform_s": round(ours, 2),
+        "ours_over_naive": round(ours / naive.total_s, 2),
+        "naive_read_over_floor_read": round(naive.read_s / floor.read_s, 1),
+        "refresh_wall_over_floor": round(full.wall_s / floor.total_s, 1),
+        "refresh_flow_over_floor": round(full.flow_s / floor.total_s, 1),
+    }
+    typer.echo(
+        f"ours / naive: {comparison['ours_over_naive']}x; naive read / calamine read: "
+        f"{comparison['naive_read_over_floor_read']}x; full refresh = {comparison['refresh_wall_over_floor']}x the "
+        f"floor (wall), {comparison['refresh_flow_over_floor']}x (flow)"
+    )
+    return comparison
 
 
 def _print_app(pages: list[Any], queries: list[Any]) -> None:
