@@ -21,7 +21,7 @@ from flows.settings import Settings
 logger = logging.getLogger(__name__)
 
 
-def payload(record: RunRecord) -> dict[str, Any]:
+def payload(record: RunRecord, settings: Settings) -> dict[str, Any]:
     error = record.error or {}
     return {
         "event": "refresh.failed",
@@ -36,7 +36,7 @@ def payload(record: RunRecord) -> dict[str, Any]:
         "data_dir": record.data_dir,
         "started_at": record.started_at.isoformat(),
         "finished_at": record.finished_at.isoformat() if record.finished_at else None,
-        "run_record": f"{record.data_dir}/runs/{record.run_id}.json",
+        "run_record": str(record.path(settings.runs_dir)),
     }
 
 
@@ -46,7 +46,7 @@ def alert_on_failure(record: RunRecord, settings: Settings) -> dict[str, Any] | 
         return None
     url = settings.alert_webhook.get_secret_value()
     try:
-        status = _post(url, payload(record), min(settings.http_timeout_seconds, 30.0))
+        status = _post(url, payload(record, settings), min(settings.http_timeout_seconds, 30.0))
     except Exception as exc:  # noqa: BLE001 - the run's own failure is what the caller must see
         logger.warning("could not send the failure alert to %s: %s", redacted(url), exc)
         return {"sent": False, "to": redacted(url), "error": f"{type(exc).__name__}: {exc}"}

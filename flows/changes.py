@@ -32,6 +32,7 @@ Verdict = Literal["same", "changed", "new", "removed", "unknown"]
 CODE_DIRS = ["flows", "expectations"]
 SKIP_DIRS = {"__pycache__", "target", "logs", "dbt_packages", ".mypy_cache"}
 SKIP_SUFFIXES = {".pyc", ".msgpack"}
+BUILD_CHANGED = "the catalogue, the pipeline's code or the dbt project changed since the baseline"
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _against(base: RunRecord | None, fingerprint: str) -> ChangeReport:
     if base is None:
         report.reasons.append("no baseline: nothing is published, or not the version the last good run recorded")
     elif base.build_fingerprint != fingerprint:
-        report.reasons.append("the catalogue, parsers, dbt project or suites changed since the baseline")
+        report.reasons.append(BUILD_CHANGED)
     return report
 
 

@@ -162,8 +162,6 @@ def status(
     limit: Annotated[int, typer.Option(min=1, help="How many of the latest runs to show.")] = 10,
 ) -> None:
     """The latest refreshes from the run records (no Prefect server needed)."""
-    import os as _os
-
     from flows.report import what_changed
     from flows.run_record import load_records
     from flows.settings import Settings
@@ -192,12 +190,12 @@ def status(
     console.print(table)
     link = settings.published_dir
     if link.is_symlink():
-        console.print(f"Published: version {Path(_os.readlink(link)).name} ({settings.warehouse_path})")
+        console.print(f"Published: version {Path(os.readlink(link)).name} ({settings.warehouse_path})")
     else:
         console.print("Published: nothing yet")
     failed = [r for r in records if r.status == "failed"]
     if failed and records[-1].status == "failed":
-        console.print(f"[red]The last run failed[/]; its record: {settings.runs_dir / (records[-1].run_id + '.json')}")
+        console.print(f"[red]The last run failed[/]; its record: {records[-1].path(settings.runs_dir)}")
 
 
 @app.command()

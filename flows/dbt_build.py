@@ -45,8 +45,18 @@ class DbtSummary:
         return {k: v for k, v in self.__dict__.items() if k != "failed_relations"}
 
 
+def dbt_target_dir(settings: Settings) -> Path:
+    """dbt's target folder: kept between runs, so dbt can parse the project partially."""
+    return settings.build_dir / "dbt_target"
+
+
+def _profiles_dir(build_db: Path) -> Path:
+    """Beside the run's build database, so concurrent data dirs never share a profile."""
+    return build_db.parent / "profiles"
+
+
 def write_profile(build_db: Path, threads: int) -> Path:
-    profiles_dir = build_db.parent / "profiles"
+    profiles_dir = _profiles_dir(build_db)
     profiles_dir.mkdir(parents=True, exist_ok=True)
     profile = {
         PROFILE: {
@@ -62,7 +72,7 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
     from prefect_dbt import PrefectDbtSettings
 
     profiles_dir = write_profile(build_db, settings.dbt_threads)
-    target_path = settings.build_dir / "dbt_target"
+    target_path = dbt_target_dir(settings)
     dbt_settings = PrefectDbtSettings(
         project_dir=settings.dbt_project_dir, profiles_dir=profiles_dir, target_path=target_path
     )
@@ -111,8 +121,8 @@ def generate_docs(settings: Settings, build_db: Path) -> Path:
     (no Prefect task per node: there are no nodes to run), on the same database path as the build."""
     from dbt.cli.main import dbtRunner
 
-    target_path = settings.build_dir / "dbt_target"
-    profiles_dir = build_db.parent / "profiles"
+    target_path = dbt_target_dir(settings)
+    profiles_dir = _profiles_dir(build_db)
     args = [
         "docs", "generate", "--no-compile", "--static",
         "--project-dir", str(settings.dbt_project_dir), "--profiles-dir", str(profiles_dir),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from flows.changes import BUILD_CHANGED
 from flows.run_record import RunRecord
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def what_changed(record: RunRecord) -> str:
     changed = [f"{f['edition']} {f['kind']} {f['verdict']}" for f in files if f["verdict"] in moved]
     if unsure := sum(f["verdict"] == "unknown" for f in files):
         changed.append(f"{unsure} file(s) with a new size or time, not yet compared by sha256")
-    if any("catalogue, parsers, dbt project or suites" in r for r in changes.get("reasons", [])):
+    if BUILD_CHANGED in changes.get("reasons", []):
         changed.insert(0, "build inputs changed")
     if record.forced:
         changed.insert(0, "forced")

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -87,6 +92,7 @@ def sha256(path: Path) -> str:
 
 
 def copy_mirror(src: Path, dst: Path) -> Path:
+    """The workbooks with the same bytes and new modification times, as a re-synced mirror has."""
     dst.mkdir(parents=True, exist_ok=True)
     for f in src.iterdir():
         if f.suffix in (".xlsx", ".csv"):
@@ -104,3 +110,53 @@ def rezip(path: Path) -> None:
         dst.comment = b"re-issued"
         for info, data in members:
             dst.writestr(info, data)
+
+
+# --- servers and a browser on loopback -------------------------------------------------------------
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_http(url: str, proc: subprocess.Popen[Any], what: str, timeout: float = 60) -> None:
+    """Until `url` answers 200, or fail if the process serving it exits or the time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        assert proc.poll() is None, f"{what} exited with {proc.returncode}"
+        assert time.monotonic() < deadline, f"{what} did not start within {timeout} s"
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium from the system packages (Playwright's own download is not reachable);
+    skipped with the reason where it is absent. CI installs it."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("no chromium on this machine (apt-get install -y chromium chromium-driver)")
+    with playwright.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def local_page(browser: Any, **options: Any) -> tuple[Any, list[str]]:
+    """A page on which every request off this machine is refused, and noted in the list returned."""
+    page = browser.new_page(**options)
+    outside: list[str] = []
+    page.route(
+        re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: (outside.append(route.request.url), route.abort())
+    )
+    return page, outside

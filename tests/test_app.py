@@ -6,21 +6,18 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from flows.settings import PROJECT_DIR
-from tests.conftest import cli
+from tests.conftest import cli, free_port, local_page, wait_for_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
@@ -165,12 +162,6 @@ def test_without_a_published_warehouse(tmp_path: Path, monkeypatch: pytest.Monke
 CHARTS = "[data-testid='stVegaLiteChart'], [data-testid='stPlotlyChart'], [data-testid='stDataFrame']"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(data: Path) -> Iterator[str]:
     port = free_port()
@@ -186,60 +177,38 @@ def server(data: Path) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            assert time.monotonic() < deadline, "streamlit did not start"
-            time.sleep(0.3)
+    wait_for_http(f"{url}/_stcore/health", proc, "streamlit run")
     yield url
     proc.terminate()
     proc.wait(timeout=20)
 
 
-def test_every_page_in_a_browser(server: str) -> None:
-    playwright = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("no chromium on this machine (apt-get install -y chromium chromium-driver)")
+def test_every_page_in_a_browser(server: str, browser: Any) -> None:
     shots = PROJECT_DIR / "data" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        outside: list[str] = []
-        page.route(
-            re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: (outside.append(route.request.url), route.abort())
-        )
-        for name, title in PAGES.items():
-            page.goto(server if name == "overview" else f"{server}/{name}")
-            page.get_by_role("heading", name=title, exact=True, level=1).wait_for(timeout=30_000)
-            page.wait_for_selector(CHARTS, timeout=30_000)
-            page.wait_for_timeout(1500)  # let the charts draw
-            assert page.locator("[data-testid='stException']").count() == 0, name
-            # the page scrolls inside Streamlit's main block, not the window: grow the window to fit it
-            height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-            page.set_viewport_size({"width": 1400, "height": max(1000, int(height))})
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-            page.set_viewport_size({"width": 1400, "height": 1000})
-        # the mart selector changes what the download buttons serve: country_balance as CSV
-        mart = page.get_by_role("combobox", name="Mart")
-        mart.click()
-        mart.fill("country_bal")  # the selector is a searchable combobox
-        page.get_by_role("option", name="country_balance", exact=True).click()
-        page.wait_for_timeout(500)  # the rerun that swaps what the buttons serve starts, then ends:
-        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=30_000)
-        with page.expect_download(timeout=30_000) as download:
-            page.get_by_role("button", name="CSV", exact=True).click()
-        assert download.value.suggested_filename == "country_balance.csv"
-        rows = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
-        assert rows[0].startswith("release,year,country_code,iso3,country_name,") and len(rows) == 1 + 3525
-        browser.close()
+    page, outside = local_page(browser, viewport={"width": 1400, "height": 1000})
+    for name, title in PAGES.items():
+        page.goto(server if name == "overview" else f"{server}/{name}")
+        page.get_by_role("heading", name=title, exact=True, level=1).wait_for(timeout=30_000)
+        page.wait_for_selector(CHARTS, timeout=30_000)
+        page.wait_for_timeout(1500)  # let the charts draw
+        assert page.locator("[data-testid='stException']").count() == 0, name
+        # the page scrolls inside Streamlit's main block, not the window: grow the window to fit it
+        height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+        page.set_viewport_size({"width": 1400, "height": max(1000, int(height))})
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+        page.set_viewport_size({"width": 1400, "height": 1000})
+    # the mart selector changes what the download buttons serve: country_balance as CSV
+    mart = page.get_by_role("combobox", name="Mart")
+    mart.click()
+    mart.fill("country_bal")  # the selector is a searchable combobox
+    page.get_by_role("option", name="country_balance", exact=True).click()
+    page.wait_for_timeout(500)  # the rerun that swaps what the buttons serve starts, then ends:
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=30_000)
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="CSV", exact=True).click()
+    assert download.value.suggested_filename == "country_balance.csv"
+    rows = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("release,year,country_code,iso3,country_name,") and len(rows) == 1 + 3525
     assert outside == [], "the app asked for something off this machine"

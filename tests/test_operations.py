@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.refresh import refresh
 from flows.settings import PROJECT_DIR, Settings
-from tests.conftest import rezip, write_catalogue
+from tests.conftest import copy_mirror, rezip, write_catalogue
 from tests.workbooks import YEARS, make_world, official_names, write_edition
 
 pytestmark = pytest.mark.slow
@@ -52,12 +51,6 @@ def first(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Rele
     record = refresh(source_dir=str(folder), data_dir=str(data), catalogue=str(catalogue))
     assert record["status"] == "success"
     return folder, catalogue, data, record
-
-
-def copied(folder: Path, to: Path) -> Path:
-    """The same bytes with new modification times, as a re-synced mirror has."""
-    shutil.copytree(folder, to, copy_function=shutil.copyfile)
-    return to
 
 
 def run_name(record: dict[str, Any]) -> str:
@@ -86,7 +79,7 @@ def test_an_unchanged_source_is_asked_and_nothing_else(first: Release) -> None:
 def test_a_copied_mirror_is_judged_by_its_bytes(first: Release, tmp_path: Path) -> None:
     folder, catalogue, data, _ = first
     version = published_version(data)
-    mirror = copied(folder, tmp_path / "mirror")
+    mirror = copy_mirror(folder, tmp_path / "mirror")
     record = refresh(source_dir=str(mirror), data_dir=str(data), catalogue=str(catalogue))
     assert record["status"] == "unchanged"
     assert set(record["timings"]) == {"detect", "fetch", "total"}, "fetched and hashed, nothing parsed or built"
@@ -220,7 +213,7 @@ def test_only_a_failed_run_alerts_and_every_run_reports(first: Release, webhook:
     folder, catalogue, data, _ = first
     unchanged = refresh(source_dir=str(folder), data_dir=str(data), catalogue=str(catalogue))
     assert unchanged["status"] == "unchanged" and unchanged["alert"] is None
-    broken = copied(folder, tmp_path / "broken")
+    broken = copy_mirror(folder, tmp_path / "broken")
     name = official_names("2024")["origin"]
     (broken / name).write_bytes((broken / name).read_bytes()[:5000])
     with pytest.raises(Exception, match=f"{name}: not a readable xlsx workbook"):
@@ -283,7 +276,7 @@ def test_a_corrected_file_is_ingested_and_named(first: Release, webhook: Webhook
     """New bytes (the same cells in a re-written zip) are a new version of the 2020 edition: archived
     beside the old one, parsed, built and published; the record names the file."""
     folder, catalogue, data, before = first
-    mirror = copied(folder, tmp_path / "mirror")
+    mirror = copy_mirror(folder, tmp_path / "mirror")
     name = official_names("2020")["destination"]
     rezip(mirror / name)
     record = refresh(source_dir=str(mirror), data_dir=str(data), catalogue=str(catalogue))

@@ -9,12 +9,10 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.conftest import cli, copy_mirror, rezip, sha256
+from tests.conftest import cli, copy_mirror, free_port, local_page, rezip, sha256, wait_for_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
@@ -127,47 +125,33 @@ def test_world_totals_and_reconciliation(data: Path) -> None:
     }
 
 
-def test_data_docs_open_in_a_browser(data: Path) -> None:
+def test_data_docs_open_in_a_browser(data: Path, browser: Any) -> None:
     """The run record links the Data Docs; headless Chromium, with every request off this machine
     refused, shows this run's validations on the index, all passed, and a click opens one."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("no chromium on this machine (apt-get install -y chromium chromium-driver)")
     record = json.loads(max((data / "runs").glob("*.json")).read_text())  # the latest run rebuilt the docs
     index = Path(record["quality"]["docs"])
     assert index == data.resolve() / "quality" / "docs" / "index.html"
     validations = {(r["suite"], r["release"]) for r in record["quality"]["results"]}
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        page = browser.new_page()
-        page.route(re.compile(r"^https?://"), lambda route: route.abort())
-        page.goto(index.as_uri())
-        rows = page.locator("tr.static-row", has_text=record["run_id"])
-        # 18 suites, 7 of them on raw tables validated once per edition
-        assert rows.count() == len(validations) == 25
-        assert rows.locator("i.text-success").count() == 25
-        assert rows.locator("i.text-danger").count() == 0
-        rows.filter(has_text="mart_corridors").first.click()
-        page.wait_for_load_state()
-        assert "/validations/mart_corridors/" in page.url
-        body = " ".join(page.inner_text("body").split())
-        assert "Status: Succeeded" in body and record["run_id"] in body
-        assert "Unsuccessful Expectations 0" in body
-        browser.close()
+    page = browser.new_page()
+    page.route(re.compile(r"^https?://"), lambda route: route.abort())  # a file:// site: nothing over HTTP at all
+    page.goto(index.as_uri())
+    rows = page.locator("tr.static-row", has_text=record["run_id"])
+    # 18 suites, 7 of them on raw tables validated once per edition
+    assert rows.count() == len(validations) == 25
+    assert rows.locator("i.text-success").count() == 25
+    assert rows.locator("i.text-danger").count() == 0
+    rows.filter(has_text="mart_corridors").first.click()
+    page.wait_for_load_state()
+    assert "/validations/mart_corridors/" in page.url
+    body = " ".join(page.inner_text("body").split())
+    assert "Status: Succeeded" in body and record["run_id"] in body
+    assert "Unsuccessful Expectations 0" in body
 
 
-def test_dbt_docs_are_published_and_served(prefect_server: str, data: Path) -> None:
+def test_dbt_docs_are_published_and_served(prefect_server: str, data: Path, browser: Any) -> None:
     """`migration-etl docs` serves the published dbt docs; in headless Chromium, with every request
     off this machine refused, the app's exposure lists the marts it reads and a mart's page shows
     its column docs."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("no chromium on this machine (apt-get install -y chromium chromium-driver)")
     docs = data / "published" / "docs"
     assert sorted(p.name for p in docs.iterdir()) == [
         "catalog.json",
@@ -175,9 +159,7 @@ def test_dbt_docs_are_published_and_served(prefect_server: str, data: Path) -> N
         "manifest.json",
         "static_index.html",
     ]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "docs", "--data-dir", str(data), "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -186,36 +168,15 @@ def test_dbt_docs_are_published_and_served(prefect_server: str, data: Path) -> N
     )
     try:
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "migration-etl docs did not start"
-                time.sleep(0.2)
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=chromium,
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-            )
-            page = browser.new_page()
-            outside: list[str] = []
-            page.route(
-                re.compile(r"^https?://(?!127\.0\.0\.1)"),
-                lambda route: (outside.append(route.request.url), route.abort()),
-            )
-            page.goto(f"{url}#!/exposure/exposure.migration_corridors.migration_corridors_app")
-            page.get_by_text("Depends On").first.wait_for(timeout=30_000)
-            body = " ".join(page.inner_text("body").split())
-            assert "Migration corridors (Streamlit app)" in body
-            assert (
-                "Models corridor_pairs corridors country_balance country_partners region_flows release_revisions"
-                in body
-            )
-            page.goto(f"{url}#!/model/model.migration_corridors.corridors")
-            page.get_by_text("ISO3 code of the origin.").first.wait_for(timeout=30_000)
-            browser.close()
+        wait_for_http(url, server, "migration-etl docs", timeout=30)
+        page, outside = local_page(browser)
+        page.goto(f"{url}#!/exposure/exposure.migration_corridors.migration_corridors_app")
+        page.get_by_text("Depends On").first.wait_for(timeout=30_000)
+        body = " ".join(page.inner_text("body").split())
+        assert "Migration corridors (Streamlit app)" in body
+        assert "Models corridor_pairs corridors country_balance country_partners region_flows release_revisions" in body
+        page.goto(f"{url}#!/model/model.migration_corridors.corridors")
+        page.get_by_text("ISO3 code of the origin.").first.wait_for(timeout=30_000)
         assert outside == [], "the docs asked for something off this machine"
     finally:
         server.terminate()
