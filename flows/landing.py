@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,24 +37,44 @@ def is_landed(raw_dir: Path, kind: str, edition: str, sha256: str) -> bool:
     )
 
 
-def land(raw_dir: Path, edition: str, tables: dict[str, pa.Table], sha256: str | None) -> dict[str, int]:
-    """Write each table's partition for the edition, replacing what was there; returns row counts."""
+def land(
+    raw_dir: Path, edition: str, tables: Mapping[str, pa.Table | Iterable[pa.RecordBatch]], sha256: str | None
+) -> dict[str, int]:
+    """Write each table's partition for the edition, replacing what was there; returns row counts.
+
+    Batches are written as they come (one row group each), so a streamed table never sits whole in
+    memory. If the parser raises half-way, the half-written file is removed and the partition keeps
+    what it had."""
     counts = {}
     name = landed_name(sha256) if sha256 else MISSING_FILE
     for table, data in tables.items():
-        if data.schema != SCHEMAS[table]:
-            raise ValueError(f"{table}: parser output does not match the canonical schema")
         target_dir = partition_dir(raw_dir, table, edition)
         target_dir.mkdir(parents=True, exist_ok=True)
         # not "*.parquet" until renamed: dbt's glob must never read a half-written file
         tmp = target_dir / f".tmp-{uuid.uuid4().hex}.partial"
-        pq.write_table(data, tmp, compression="zstd")
+        try:
+            counts[table] = _write(table, data, tmp)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         os.replace(tmp, target_dir / name)
         for other in target_dir.iterdir():
             if other.name != name:
                 other.unlink()
-        counts[table] = data.num_rows
     return counts
+
+
+def _write(table: str, data: pa.Table | Iterable[pa.RecordBatch], path: Path) -> int:
+    schema = SCHEMAS[table]
+    batches = data.to_batches() if isinstance(data, pa.Table) else data
+    rows = 0
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        for batch in batches:
+            if batch.schema != schema:
+                raise ValueError(f"{table}: parser output does not match the canonical schema")
+            writer.write_batch(batch)
+            rows += batch.num_rows
+    return rows
 
 
 def remove_partial_files(raw_dir: Path) -> list[Path]:

@@ -31,7 +31,7 @@ from flows.errors import EtlError, FetchError
 from flows.fetch import FetchedFile, fetch_file
 from flows.landing import is_landed, land, land_missing, landed_rows, prune, remove_partial_files
 from flows.lock import refresh_lock
-from flows.parsers import parser_for
+from flows.parsers import streaming_parser_for
 from flows.publish import Published, publish
 from flows.report import publish_artifacts
 from flows.run_record import RunRecord, new_run_id
@@ -93,7 +93,7 @@ def parse_task(fetched: FetchedFile, edition: Edition, settings: Settings) -> di
     elif is_landed(settings.raw_dir, kind, fetched.edition, fetched.sha256):
         outcome.update(status="unchanged", rows=landed_rows(settings.raw_dir, kind, fetched.edition, fetched.sha256))
     else:
-        tables = parser_for(fetched.kind)(fetched.path, fetched.sha256, edition)
+        tables = streaming_parser_for(fetched.kind)(fetched.path, fetched.sha256, edition)
         outcome.update(status="parsed", rows=land(settings.raw_dir, fetched.edition, tables, fetched.sha256))
     outcome["seconds"] = round(time.perf_counter() - started, 3)
     return outcome

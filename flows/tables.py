@@ -128,6 +128,13 @@ class Columns:
     def to_arrow(self) -> pa.Table:
         return pa.Table.from_pydict(self.data, schema=self.schema)
 
+    def take_batch(self) -> pa.RecordBatch:
+        """The rows so far as one Arrow batch, emptying the accumulator for the next."""
+        batch = pa.RecordBatch.from_pydict(self.data, schema=self.schema)  # copies into Arrow memory
+        for column in self.data.values():
+            column.clear()  # in place: callers hold on to these lists
+        return batch
+
 
 def empty(table: str) -> pa.Table:
     return SCHEMAS[table].empty_table()

@@ -32,8 +32,13 @@ SEXES = ("total", "male", "female")
 SEX_LABELS = {"total": "both sexes", "male": "males", "female": "females"}
 HEADER_SCAN_ROWS = 40
 BLOCK_TITLE_ROWS = 4  # how far above the year row a row of block titles may sit
-# Decompressed-size cap: a genuine release sheet is a few tens of MB at most.
+# Zip-bomb guard. Genuine workbooks inflate 3-13x (the releases here) and a real release is a few
+# tens of MB; a bomb inflates hundreds of times. A workbook over the size cap is refused when it
+# also inflates past the ratio cap (so a synthetic 100x edition of honest cells still reads), and
+# any workbook past the hard cap is refused outright.
 MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
+MAX_INFLATION_RATIO = 100
+HARD_MAX_UNCOMPRESSED_BYTES = 8 * 1024**3
 
 
 def column_letter(index: int) -> str:
@@ -117,6 +122,38 @@ class Sheet:
     def title(self, header_row: int) -> str:
         return " ".join(str(v) for r in range(header_row) for v in self.rows[r] if isinstance(v, str) and v.strip())
 
+    def rows_from(self, start: int) -> Iterator[tuple[int, list[Cell]]]:
+        """(index, cells) of every row from `start` to the end of the sheet."""
+        for r in range(start, len(self.rows)):
+            yield r, self.rows[r]
+
+
+class StreamedSheet(Sheet):
+    """A sheet read row by row, for the origin-destination table (millions of cells in a large
+    edition): only the top rows, where the header is found, stay in memory, so the parse needs the
+    same memory at 100 times the rows. Rows below the top can be read once, in order; `cell` answers
+    for the top rows and for the row being read."""
+
+    def __init__(self, path: Path, name: str, head: list[list[Cell]], rest: Iterator[list[Cell]]) -> None:
+        super().__init__(path, name, head)
+        self._rest = rest
+        self._current: tuple[int, list[Cell]] = (-1, [])
+
+    def cell(self, row: int, col: int) -> Cell:
+        if row < len(self.rows):
+            return super().cell(row, col)
+        current_row, values = self._current
+        if row != current_row:
+            raise IndexError(f"row {row + 1} of a streamed sheet is no longer (or not yet) in memory")
+        return values[col] if col < len(values) else ""
+
+    def rows_from(self, start: int) -> Iterator[tuple[int, list[Cell]]]:
+        yield from super().rows_from(start)
+        for r, row in enumerate(self._rest, start=len(self.rows)):
+            if r >= start:
+                self._current = (r, row)
+                yield r, row
+
 
 class Workbook:
     """An open xlsx file; checks it is a sane zip before handing it to calamine."""
@@ -133,16 +170,42 @@ class Workbook:
     def sheet_names(self) -> list[str]:
         return list(self._book.sheet_names)
 
-    def sheet(self, name: str) -> Sheet:
+    def _match(self, name: str) -> str:
         wanted = name.strip().casefold()
         match = next((s for s in self.sheet_names if s.strip().casefold() == wanted), None)
         if match is None:
             raise ParseError(self.path, f"no sheet '{name}' (the workbook has: {', '.join(self.sheet_names)})")
+        return match
+
+    def sheet(self, name: str) -> Sheet:
+        match = self._match(name)
         try:
             rows = self._book.get_sheet_by_name(match).to_python(skip_empty_area=False)
         except Exception as exc:
             raise ParseError(self.path, f"cannot read the sheet ({type(exc).__name__}: {exc})", sheet=match) from exc
         return Sheet(self.path, match, rows)
+
+    def stream(self, name: str) -> StreamedSheet:
+        """The sheet as a StreamedSheet: its top rows read now, the rest as they are consumed."""
+        match = self._match(name)
+        try:
+            calamine_sheet = self._book.get_sheet_by_name(match)
+            pad = (
+                [""] * calamine_sheet.start[1] if calamine_sheet.start else []
+            )  # iter_rows omits empty leading columns
+            rows = (pad + row for row in calamine_sheet.iter_rows()) if pad else iter(calamine_sheet.iter_rows())
+            head = [row for _, row in zip(range(HEADER_SCAN_ROWS + 1), rows, strict=False)]
+        except Exception as exc:
+            raise ParseError(self.path, f"cannot read the sheet ({type(exc).__name__}: {exc})", sheet=match) from exc
+        return StreamedSheet(self.path, match, head, _reporting(rows, self.path, match))
+
+
+def _reporting(rows: Iterator[list[Cell]], path: Path, sheet: str) -> Iterator[list[Cell]]:
+    """Rows of a streamed sheet, with calamine's own errors (a damaged part) named like a parse error."""
+    try:
+        yield from rows
+    except Exception as exc:
+        raise ParseError(path, f"cannot read the sheet ({type(exc).__name__}: {exc})", sheet=sheet) from exc
 
 
 def _check_container(path: Path) -> None:
@@ -156,11 +219,13 @@ def _check_container(path: Path) -> None:
         kind = "an HTML page" if head.lower().startswith(("<!doc", "<html")) else "truncated or not an xlsx file"
         raise ParseError(path, f"not a readable xlsx workbook: {kind} ({exc})") from exc
     total = sum(i.file_size for i in infos)
-    if total > MAX_UNCOMPRESSED_BYTES:
+    ratio = total / max(1, sum(i.compress_size for i in infos))
+    if (total > MAX_UNCOMPRESSED_BYTES and ratio > MAX_INFLATION_RATIO) or total > HARD_MAX_UNCOMPRESSED_BYTES:
         raise ParseError(
             path,
-            f"declares {total:,} bytes uncompressed, over the {MAX_UNCOMPRESSED_BYTES:,}-byte limit; "
-            "refused before inflating (possible zip bomb)",
+            f"declares {total:,} bytes uncompressed ({ratio:,.0f} times its compressed size), over the "
+            f"{MAX_UNCOMPRESSED_BYTES:,}-byte and {MAX_INFLATION_RATIO}x limits; refused before inflating "
+            "(possible zip bomb)",
         )
 
 
@@ -295,8 +360,7 @@ def _sex_of(title: str) -> str | None:
 
 def data_rows(sheet: Sheet, header: Header) -> Iterator[tuple[int, list[Cell]]]:
     """Rows below the header that hold anything."""
-    for r in range(header.data_start, len(sheet.rows)):
-        row = sheet.rows[r]
+    for r, row in sheet.rows_from(header.data_start):
         if any(v != "" and v is not None for v in row):
             yield r, row
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,6 +13,9 @@ from flows.catalogue import Edition, FileKind
 PARSER_VERSION = "2"
 
 Parser = Callable[[Path, str, Edition], dict[str, pa.Table]]
+# What the refresh lands: each table as Arrow batches, read lazily where a table can be large.
+Batches = dict[str, Iterator[pa.RecordBatch]]
+StreamingParser = Callable[[Path, str, Edition], Batches]
 
 
 def parser_for(kind: FileKind) -> Parser:
@@ -27,3 +30,18 @@ def parser_for(kind: FileKind) -> Parser:
         FileKind.CLASSIFICATION: parse_classification,
     }
     return parsers[kind]
+
+
+def streaming_parser_for(kind: FileKind) -> StreamingParser:
+    """The parser the refresh uses: the origin-destination table (the one that grows with an
+    edition, into tens of millions of cells) streams; the small tables are read whole."""
+    if kind == FileKind.ORIGIN_DESTINATION:
+        from flows.parsers.origin_destination import stream_origin_destination
+
+        return stream_origin_destination
+    whole = parser_for(kind)
+
+    def as_batches(path: Path, sha256: str, edition: Edition) -> Batches:
+        return {name: iter(table.to_batches()) for name, table in whole(path, sha256, edition).items()}
+
+    return as_batches

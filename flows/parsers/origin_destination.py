@@ -9,6 +9,7 @@ the dbt staging layer decides what counts as a country pair.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +19,10 @@ from flows.parsers import labels
 from flows.parsers.totals import COUNTRY_CODE_LIMIT
 from flows.tables import Columns
 from flows.workbook import (
+    Header,
+    StreamedSheet,
     Workbook,
+    YearBlock,
     block_label,
     clean_name,
     column_letter,
@@ -29,10 +33,19 @@ from flows.workbook import (
 )
 
 SHEET = "Table 1"
+BATCH_ROWS = 262_144  # long rows per Arrow batch: about 60 MB of Python objects at most
 
 
 def parse_origin_destination(path: Path, sha256: str, edition: Edition) -> dict[str, pa.Table]:
-    sheet = Workbook(path).sheet(SHEET)
+    """The whole table at once (tests, small files); the refresh lands `stream_origin_destination`."""
+    batches = stream_origin_destination(path, sha256, edition)["od_stock"]
+    return {"od_stock": pa.Table.from_batches(list(batches), schema=Columns("od_stock").schema)}
+
+
+def stream_origin_destination(path: Path, sha256: str, edition: Edition) -> dict[str, Iterator[pa.RecordBatch]]:
+    """The header is read and checked now; the rows are parsed as the batches are consumed, so
+    memory does not grow with the sheet. A problem further down raises from the iteration."""
+    sheet = Workbook(path).stream(SHEET)
     header, roles = find_header(
         sheet,
         {"destination_code": labels.is_destination_code, "origin_code": labels.is_origin_code},
@@ -46,11 +59,26 @@ def parse_origin_destination(path: Path, sha256: str, edition: Edition) -> dict[
         for block in header.blocks
         for c, year in zip(block.columns, block.years, strict=True)
     ]
+    columns = (dest_col, origin_col, dest_name_col, origin_name_col)
+    return {"od_stock": _batches(sheet, header, columns, cells, path.name, sha256, edition.edition)}
 
+
+def _batches(
+    sheet: StreamedSheet,
+    header: Header,
+    columns: tuple[int, int, int | None, int | None],
+    cells: list[tuple[YearBlock, int, int, str, str]],
+    file_name: str,
+    sha256: str,
+    release: str,
+) -> Iterator[pa.RecordBatch]:
+    dest_col, origin_col, dest_name_col, origin_name_col = columns
     out = Columns("od_stock")
     data = out.data
-    seen: dict[tuple[int, int], tuple[int, list[object]]] = {}
-    release, sheet_name, file_name = edition.edition, sheet.name, path.name
+    # first row of each (destination, origin); an aggregate's figures too, to tell a harmless
+    # repeat from a conflicting one (country pairs are never repeated, so theirs are not kept)
+    seen: dict[tuple[int, int], tuple[int, list[object] | None]] = {}
+    sheet_name = sheet.name
     n_rows = 0
     for r, row in data_rows(sheet, header):
         dest = location_code(sheet, r, dest_col, header.labels[dest_col])
@@ -73,7 +101,7 @@ def parse_origin_destination(path: Path, sha256: str, edition: Edition) -> dict[
                     col=dest_col,
                 )
             continue  # an aggregate destination listed twice with the same figures
-        seen[key] = (r, values)
+        seen[key] = (r, None if dest < COUNTRY_CODE_LIMIT and origin < COUNTRY_CODE_LIMIT else values)
         n_rows += 1
         dest_name = clean_name(row[dest_name_col]) if dest_name_col is not None else None
         origin_name = clean_name(row[origin_name_col]) if origin_name_col is not None else None
@@ -93,6 +121,9 @@ def parse_origin_destination(path: Path, sha256: str, edition: Edition) -> dict[
             data["source_sheet"].append(sheet_name)
             data["source_row"].append(r + 1)
             data["source_column"].append(letter)
+        if len(out) >= BATCH_ROWS:
+            yield out.take_batch()
     if n_rows == 0:
         raise sheet.error("no data rows below the header", row=header.row)
-    return {"od_stock": out.to_arrow()}
+    if len(out):
+        yield out.take_batch()
