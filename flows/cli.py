@@ -311,6 +311,9 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
         )
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in record.timings.items() if k != "total")
     console.print(f"Timings: {timings}")
+    if record.peak_memory_mb:
+        memory = ", ".join(f"{k} {v:,.0f} MB" for k, v in record.peak_memory_mb.items())
+        console.print(f"Peak memory: {memory}")
     console.print(f"Warehouse: {record.warehouse}")
     console.print(f"Parquet:   {settings.marts_dir}/<mart>.parquet")
     console.print(f"Run record: {record_path}")

@@ -142,6 +142,25 @@ def refresh(
     return record.model_dump(mode="json")
 
 
+def reset_peak_memory() -> None:
+    """Start a new high-water mark of this process's resident memory (Linux: writing 5 to
+    /proc/self/clear_refs resets VmHWM), so each step's peak is its own, not the run's so far."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_memory_mb() -> float | None:
+    """Peak resident memory since the last reset, in MB (None where /proc is not available)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
 class _Steps:
     """Times each step into the run record and remembers which one is running."""
 
@@ -152,11 +171,15 @@ class _Steps:
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
         self.current = name
+        reset_peak_memory()
         started = time.perf_counter()
         try:
             yield
         finally:
             self.record.timings[name] = round(time.perf_counter() - started, 3)
+            peak = peak_memory_mb()
+            if peak is not None:
+                self.record.peak_memory_mb[name] = peak
 
 
 def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunRecord:

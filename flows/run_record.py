@@ -47,6 +47,8 @@ class RunRecord(BaseModel):
     quality: dict[str, Any] = Field(default_factory=dict)
     row_counts: dict[str, int] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
+    # peak resident memory of the refresh process during each step, MB (dbt and GX run in-process)
+    peak_memory_mb: dict[str, float] = Field(default_factory=dict)
     warehouse: str | None = None
     published_version: str | None = None  # the version this run published, or found still current
     error: dict[str, str] | None = None
