@@ -186,7 +186,7 @@ def _write_origin_destination(world: World, shape: Shape, path: Path) -> int:
     for _, origins, stocks in world.pairs:
         for o, s in zip(origins.tolist(), stocks, strict=True):
             by_origin[o] = by_origin[o] + s if o in by_origin else s.copy()
-    world_total = sum(by_origin.values())
+    world_total = np.sum(list(by_origin.values()), axis=0)
     row = 11
     index = 1
 
@@ -210,11 +210,11 @@ def _write_origin_destination(world: World, shape: Shape, path: Path) -> int:
 
 
 def _aggregates(world: World, per_country: dict[int, np.ndarray]) -> list[tuple[str, int, np.ndarray]]:
-    rows = [("WORLD", WORLD, sum(per_country.values()))]
+    rows = [("WORLD", WORLD, np.sum(list(per_country.values()), axis=0))]
     for code, name in sorted(SDG_REGIONS.items()):
         members = [per_country[c] for c in per_country if c != OTHER and world.region[c] == code]
         if members:
-            rows.append((f"  {name}", code, sum(members)))
+            rows.append((f"  {name}", code, np.sum(members, axis=0)))
     return rows
 
 
@@ -235,7 +235,7 @@ def _write_destination(world: World, shape: Shape, path: Path) -> None:
         sheet.write_row(9, 0, [*meta, *years, *years, *years])
         rows = _aggregates(world, values) + [(f"   {_name(c)}", c, v) for c, v in values.items()]
         for i, (name, code, stocks) in enumerate(rows):
-            cells = _values(stocks)
+            cells: list[Any] = _values(stocks)
             if table == "Table 2":
                 cells = [round(float(v), 3) for v in cells]
             dtype = "" if code >= WORLD else "B R"
