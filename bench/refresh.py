@@ -32,15 +32,18 @@ class RefreshTime:
     peak_rss_mb: float
     steps_s: dict[str, float] = field(default_factory=dict)
     dbt_sql_s: float | None = None
+    dbt_models_s: float | None = None
     dbt_elapsed_s: float | None = None
+    peak_memory_mb: dict[str, float] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def run_cli(scenario: str, source: Path, data: Path, env: dict[str, str]) -> RefreshTime:
+def run_cli(scenario: str, source: Path, data: Path, env: dict[str, str], *extra: str) -> RefreshTime:
     """One `migration-etl run` in a child process; its peak RSS comes from wait4's rusage."""
-    command = [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(source), "--data-dir", str(data)]
+    command = [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(source), "--data-dir", str(data), *extra]
     started = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=PROJECT_DIR)
     assert proc.stdout is not None
@@ -63,8 +66,20 @@ def run_cli(scenario: str, source: Path, data: Path, env: dict[str, str]) -> Ref
         peak_rss_mb=round(usage.ru_maxrss / 1024, 1),
         steps_s=steps,
         dbt_sql_s=round(dbt["sql_seconds"], 2) if "sql_seconds" in dbt else None,
+        dbt_models_s=round(dbt["model_seconds"], 2) if "model_seconds" in dbt else None,
         dbt_elapsed_s=round(dbt["elapsed_seconds"], 2) if "elapsed_seconds" in dbt else None,
+        peak_memory_mb=record.get("peak_memory_mb", {}),
+        rows=_rows(record),
     )
+
+
+def _rows(record: dict[str, Any]) -> dict[str, int]:
+    """Rows landed per raw table, over every edition."""
+    rows: dict[str, int] = {}
+    for parsed in record.get("parse", []):
+        for table, n in (parsed.get("rows") or {}).items():
+            rows[table] = rows.get(table, 0) + n
+    return rows
 
 
 @contextmanager

@@ -314,3 +314,8 @@ def _iso3(code: int) -> str:
         if code < 676
         else "X" + letters[code // 26 % 26] + letters[code % 26]
     )
+
+
+def od_rows(catalogue: Path) -> int:
+    """How many origin-destination rows the edition beside this catalogue was written with."""
+    return int(json.loads((catalogue.parent / "generated.json").read_text())["od_rows"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,9 @@ SUITES_DIR = Path(__file__).resolve().parent / "suites"
 DOCS_SITE = "quality_docs"
 SAMPLE_ROWS = 5
 SEXES = 3
+# Rows per validated DataFrame at most (where a table has years to split by): about 300 MB of
+# pandas for the widest table, whatever the edition's size.
+CHUNK_ROWS = 1_000_000
 logger = logging.getLogger(__name__)
 
 
@@ -89,7 +93,9 @@ def load_suites() -> list[dict[str, Any]]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(SUITES_DIR.glob("*.json"))]
 
 
-def run_quality_gate(build_db: Path, quality_dir: Path, catalogue: Catalogue, run_id: str) -> QualityReport:
+def run_quality_gate(
+    build_db: Path, quality_dir: Path, catalogue: Catalogue, run_id: str, memory_limit: str = "2GB"
+) -> QualityReport:
     """Validate the build; raise QualityError naming each failed expectation, its table, column
     and sample rows. Data Docs are built whether or not the gate passes."""
     import great_expectations as gx
@@ -100,40 +106,38 @@ def run_quality_gate(build_db: Path, quality_dir: Path, catalogue: Catalogue, ru
     source = context.data_sources.add_or_update_pandas("build")
     gx_run = RunIdentifier(run_name=run_id, run_time=datetime.now(UTC))
     results: list[CheckResult] = []
-    with duckdb.connect(str(build_db), read_only=True) as con:
+    with duckdb.connect(str(build_db), read_only=True, config={"memory_limit": memory_limit}) as con:
         classification = _country_codes(con)
         for spec in load_suites():
             meta = spec["meta"]
-            frame = con.execute(meta.get("query") or f"select * from {meta['table']}").df()
             suite = context.suites.add_or_update(gx.ExpectationSuite(**spec))
-            ids = [c for c in meta.get("id_columns", []) if c in frame.columns]
-            result_format = {
-                "result_format": "SUMMARY",
-                "partial_unexpected_count": SAMPLE_ROWS,
-                "unexpected_index_column_names": ids,
-            }
-            if meta.get("per_release"):
-                for release, part in frame.groupby("release", sort=True):
-                    edition = catalogue.edition(str(release))
+            per_release: dict[str | None, list[list[CheckResult]]] = {}
+            for chunk in _chunks(con, meta.get("query") or f"select * from {meta['table']}", meta.get("per_release")):
+                ids = [c for c in meta.get("id_columns", []) if c in chunk.frame.columns]
+                result_format = {
+                    "result_format": "SUMMARY",
+                    "partial_unexpected_count": SAMPLE_ROWS,
+                    "unexpected_index_column_names": ids,
+                }
+                params: dict[str, Any] = {}
+                if chunk.release is not None:
+                    edition = catalogue.edition(chunk.release)
                     params = {
                         "years": edition.years,
-                        "country_codes": classification.get(str(release), []),
-                        **_row_bounds(meta.get("row_bounds"), edition),
+                        "country_codes": classification.get(chunk.release, []),
+                        **_row_bounds(meta.get("row_bounds"), edition, len(chunk.years or edition.years)),
                     }
-                    definition = _definition(context, source, suite, f"{spec['name']}_release_{release}")
-                    outcome = definition.run(
-                        batch_parameters={"dataframe": part.reset_index(drop=True)},
-                        expectation_parameters=params,
-                        result_format=result_format,
-                        run_id=gx_run,
-                    )
-                    results += _checks(spec, outcome, str(release))
-            else:
-                definition = _definition(context, source, suite, spec["name"])
+                definition = _definition(context, source, suite, spec["name"] + chunk.suffix)
                 outcome = definition.run(
-                    batch_parameters={"dataframe": frame}, result_format=result_format, run_id=gx_run
+                    batch_parameters={"dataframe": chunk.frame},
+                    expectation_parameters=params,
+                    result_format=result_format,
+                    run_id=gx_run,
                 )
-                results += _checks(spec, outcome, None)
+                per_release.setdefault(chunk.release, []).append(_checks(spec, outcome, chunk.release))
+                _forget_batches(definition)
+            for parts in per_release.values():
+                results += _merge(parts)
     docs = _build_docs(context, quality_dir)
     report = QualityReport(results, docs, time.perf_counter() - started)
     if report.failures:
@@ -167,6 +171,18 @@ def _definition(context: Any, source: Any, suite: Any, asset_name: str) -> Any:
     return context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=asset_name, data=batch, suite=suite)
     )
+
+
+def _forget_batches(definition: Any) -> None:
+    """GX's pandas engine keeps every batch it validated, and every metric it computed (some a
+    full-length Series), for as long as the data source lives: here the whole gate, so every
+    chunk of every table. Dropped after each validation, memory is one chunk's (measured at 100x
+    the rows: 16.6 GB before, and growing)."""
+    engine = definition.data.data_asset.datasource.get_execution_engine()
+    engine.batch_manager.reset_batch_cache()
+    metrics = getattr(engine, "_metric_cache", None)
+    if isinstance(metrics, dict):
+        metrics.clear()
 
 
 def _context(quality_dir: Path) -> Any:
@@ -208,11 +224,12 @@ def _country_codes(con: duckdb.DuckDBPyConnection) -> dict[str, list[int]]:
     return {str(release): list(codes) for release, codes in rows}
 
 
-def _row_bounds(kind: str | None, edition: Any) -> dict[str, int]:
-    """Row-count bounds for a raw table, from the edition's expected sizes in the catalogue."""
+def _row_bounds(kind: str | None, edition: Any, years: int) -> dict[str, int]:
+    """Row-count bounds for a raw table (or the given number of its years), from the edition's
+    expected sizes in the catalogue."""
     if kind is None:
         return {}
-    per_year_and_sex = len(edition.years) * SEXES
+    per_year_and_sex = years * SEXES
     low, high = {
         "locations": edition.expected_locations,
         "od_rows": edition.expected_od_rows,
@@ -220,6 +237,99 @@ def _row_bounds(kind: str | None, edition: Any) -> dict[str, int]:
     }[kind]
     scale = 1 if kind == "classification" else per_year_and_sex
     return {"min_rows": low * scale, "max_rows": high * scale}
+
+
+@dataclass
+class Chunk:
+    """The rows one validation sees: one edition's (for raw tables), or some years of them."""
+
+    release: str | None
+    years: list[int] | None  # None: every year
+    frame: Any  # pandas.DataFrame
+
+    @property
+    def suffix(self) -> str:
+        """The Data Docs batch name's tail: each edition's (and year range's) validation its own page."""
+        tail = f"_release_{self.release}" if self.release is not None else ""
+        return tail + (f"_years_{self.years[0]}_{self.years[-1]}" if self.years else "")
+
+
+def _chunks(con: duckdb.DuckDBPyConnection, source: str, per_release: bool) -> Iterator[Chunk]:
+    """The suite's rows as DataFrames of at most about CHUNK_ROWS rows, split by edition (raw
+    tables) and then, only where one would be larger, by ranges of years.
+
+    Every check here holds per year (each key and each sum includes the year; row-count bounds
+    scale with the years in the chunk), so checking a table year range by year range is the
+    same check, and memory stays bounded however many rows an edition has."""
+    counts = con.execute(
+        f"select {'release' if per_release else 'null'}, year, count(*) from ({source}) group by all order by all"
+        if "year" in _columns(con, source)
+        else f"select {'release' if per_release else 'null'}, null, count(*) from ({source}) group by all order by all"
+    ).fetchall()
+    releases: dict[str | None, list[tuple[int | None, int]]] = {}
+    for release, year, n in counts:
+        releases.setdefault(None if release is None else str(release), []).append((year, n))
+    if not releases and not per_release:
+        releases[None] = []  # an empty table is still validated (and fails what it must)
+    for release, years in releases.items():
+        where = "" if release is None else f" where release = '{release}'"
+        if sum(n for _, n in years) <= CHUNK_ROWS or any(y is None for y, _ in years):
+            yield Chunk(release, None, con.execute(f"select * from ({source}){where}").df())
+            continue
+        for group in _year_groups(years):
+            in_years = ", ".join(str(y) for y in group)
+            condition = (where + " and" if where else " where") + f" year in ({in_years})"
+            yield Chunk(release, group, con.execute(f"select * from ({source}){condition}").df())
+
+
+def _columns(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
+    return [d[0] for d in con.execute(f"select * from ({source}) limit 0").description or []]
+
+
+def _year_groups(years: list[tuple[int | None, int]]) -> list[list[int]]:
+    groups: list[list[int]] = [[]]
+    rows = 0
+    for year, n in years:
+        if groups[-1] and rows + n > CHUNK_ROWS:
+            groups.append([])
+            rows = 0
+        groups[-1].append(int(year or 0))
+        rows += n
+    return groups
+
+
+def _merge(parts: list[list[CheckResult]]) -> list[CheckResult]:
+    """One result per expectation from its results on each chunk: failed if any chunk failed,
+    counts summed, samples from the first chunks that have them."""
+    if len(parts) == 1:
+        return parts[0]
+    merged = []
+    for same in zip(*parts, strict=True):
+        first = same[0]
+        failed = [r for r in same if not r.success]
+        counted = [r.unexpected_count for r in same if r.unexpected_count is not None]
+        elements = [r.element_count for r in same if r.element_count is not None]
+        observed = [r.observed for r in same if r.observed is not None]
+        if first.expectation == "expect_table_row_count_to_be_between" and all(o.isdigit() for o in observed):
+            total_observed: str | None = str(sum(int(o) for o in observed))
+        else:
+            total_observed = (failed[0] if failed else first).observed
+        merged.append(
+            CheckResult(
+                suite=first.suite,
+                expectation=first.expectation,
+                table=first.table,
+                column=first.column,
+                release=first.release,
+                success=not failed,
+                unexpected_count=sum(counted) if counted else None,
+                element_count=sum(elements) if elements else None,
+                observed=total_observed,
+                why=first.why,
+                samples=[s for r in same for s in r.samples][:SAMPLE_ROWS],
+            )
+        )
+    return merged
 
 
 def _checks(spec: dict[str, Any], outcome: Any, release: str | None) -> list[CheckResult]:

@@ -73,7 +73,21 @@ def run(
     started = time.perf_counter()
     disable_telemetry()
     _quiet_prefect_console(verbose)
+    from flows.prefect_server import start_if_unconfigured
+
+    server = start_if_unconfigured()  # first: it starts while the refresh's code is imported
+    try:
+        _run(server, source_dir, data_dir, catalogue, force, started)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _run(
+    server: Any, source_dir: Path | None, data_dir: Path | None, catalogue: Path | None, force: bool, started: float
+) -> None:
     from flows.errors import EtlError
+    from flows.prefect_server import prefect_api
     from flows.refresh import refresh
     from flows.run_record import RunRecord, new_run_id
     from flows.settings import Settings
@@ -84,13 +98,14 @@ def run(
     settings = Settings(**overrides)
     run_id = new_run_id()
     try:
-        refresh(
-            source_dir=str(source_dir) if source_dir else None,
-            data_dir=str(settings.root),
-            catalogue=str(catalogue) if catalogue else None,
-            run_id=run_id,
-            force=force,
-        )
+        with prefect_api(server):
+            refresh(
+                source_dir=str(source_dir) if source_dir else None,
+                data_dir=str(settings.root),
+                catalogue=str(catalogue) if catalogue else None,
+                run_id=run_id,
+                force=force,
+            )
     except EtlError as exc:
         err.print(f"[bold red]Refresh failed[/] at step [bold]{exc.step}[/]: {escape(str(exc))}")
         _print_unchanged(settings)

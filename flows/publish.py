@@ -99,7 +99,7 @@ def _assemble(
         for name in DOCS_FILES:
             shutil.copyfile(docs_dir / name, partial / "docs" / name)
     finished = datetime.now(UTC)
-    with duckdb.connect(str(build_db)) as con:
+    with duckdb.connect(str(build_db), config={"memory_limit": settings.duckdb_memory_limit}) as con:
         con.execute(f"drop schema if exists {TEST_FAILURES_SCHEMA} cascade")  # dbt's views of failing rows
         _write_pipeline_runs(con, settings, record, finished)
         _write_data_quality(con, record)

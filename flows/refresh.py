@@ -111,7 +111,7 @@ def dbt_docs_task(settings: Settings, build_db: Path) -> Path:
 
 @task(name="quality", timeout_seconds=900, cache_policy=NO_CACHE)
 def quality_task(settings: Settings, build_db: Path, catalogue: Catalogue, run_id: str) -> QualityReport:
-    return run_quality_gate(build_db, settings.quality_dir, catalogue, run_id)
+    return run_quality_gate(build_db, settings.quality_dir, catalogue, run_id, settings.duckdb_memory_limit)
 
 
 @task(name="publish", timeout_seconds=600, cache_policy=NO_CACHE)  # never retried: the build was moved into it

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     catalogue: Path = Field(default=DEFAULT_CATALOGUE, description="Release catalogue (YAML).")
     dbt_project_dir: Path = Field(default=PROJECT_DIR / "dbt_project")
     dbt_threads: int = Field(default=2, ge=1)
+    duckdb_memory_limit: str = Field(
+        default="2GB",
+        pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB's memory limit in the build (dbt, the quality gate, publish); past it DuckDB "
+        "spills to disk. Its own default, 80% of RAM, let a 100x edition's build reach 15 GB.",
+    )
     dbt_timeout_seconds: float = Field(default=1800.0, gt=0, description="Fail the build if dbt runs longer.")
 
     http_timeout_seconds: float = Field(default=60.0, gt=0)

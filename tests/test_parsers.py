@@ -473,3 +473,41 @@ def test_real_workbook_truncated(mirror: Path, tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:100_000])
     with pytest.raises(ParseError, match=r"undesa_pd_2020_ims_stock_by_sex_and_origin\.xlsx: not a readable xlsx"):
         parser_for(FileKind.ORIGIN)(path, SHA, edition("2020"))
+
+
+# --- streaming: the origin-destination table lands in batches ------------------------------------
+
+
+def test_a_streamed_od_table_lands_in_row_groups_and_a_late_error_keeps_the_old_partition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refresh lands the O-D table batch by batch (one Parquet row group each). A bad cell on the
+    last row raises only once the stream reaches it: by then batches were written, yet the
+    half-written file is removed and the partition still holds the previous landing."""
+    import pyarrow.parquet as pq
+
+    import flows.parsers.origin_destination as od_parser
+    from flows.landing import land, partition_dir
+    from flows.parsers import streaming_parser_for
+
+    monkeypatch.setattr(od_parser, "BATCH_ROWS", 50)
+    world = make_world("2020")
+    path = write_origin_destination(world, tmp_path / "od.xlsx", "2020")
+    raw = tmp_path / "raw"
+    counts = land(raw, "2020", streaming_parser_for(FileKind.ORIGIN_DESTINATION)(path, SHA, edition("2020")), SHA)
+    part = partition_dir(raw, "od_stock", "2020")
+    (landed,) = part.iterdir()
+    whole = parser_for(FileKind.ORIGIN_DESTINATION)(path, SHA, edition("2020"))["od_stock"]
+    assert counts == {"od_stock": whole.num_rows} and pq.read_table(landed).equals(whole)
+    # a batch closes at the first O-D row past 50 long rows (21 cells a row): 11 row groups of 672 rows
+    assert pq.ParquetFile(landed).metadata.num_row_groups == -(-whole.num_rows // 63) == 11
+
+    ws = load_workbook(path)["Table 1"]
+    last = ws.max_row
+    ws.cell(row=last, column=10, value="n/a")
+    ws.parent.save(path)
+    with pytest.raises(ParseError, match=rf"od\.xlsx, sheet 'Table 1', row {last}, column J.*'n/a'"):
+        land(
+            raw, "2020", streaming_parser_for(FileKind.ORIGIN_DESTINATION)(path, "cd" * 32, edition("2020")), "cd" * 32
+        )
+    assert list(part.iterdir()) == [landed], "no half-written file left, the previous landing kept"

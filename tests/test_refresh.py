@@ -6,6 +6,7 @@ reconciliation failure."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -345,3 +346,84 @@ def test_a_failed_expectation_stops_before_publish_and_says_where(
     (build,) = [state for name, state in tasks.items() if name.startswith("dbt-build")]
     assert build is not None and build.is_completed()
     assert not any(name.startswith("publish") for name in tasks)
+
+
+def test_quality_gate_in_chunks_checks_the_same(
+    run: tuple[Path, dict[str, Any], dict[str, World]],
+    release: tuple[Path, Path, dict[str, World]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With tables larger than a chunk, the gate validates them a range of years at a time (its
+    memory bound at 100x the rows). On the published build, chunks of at most 200 rows give each
+    expectation the same verdict and counts as whole tables, row-count bounds included."""
+    import expectations.gate as gate
+    from flows.catalogue import load_catalogue
+
+    data, _, _ = run
+    catalogue = load_catalogue(release[1])
+    warehouse = data / "published" / "warehouse.duckdb"
+    whole = gate.run_quality_gate(warehouse, tmp_path / "whole", catalogue, "whole")
+    monkeypatch.setattr(gate, "CHUNK_ROWS", 200)
+    chunked = gate.run_quality_gate(warehouse, tmp_path / "chunked", catalogue, "chunked")
+
+    def verdicts(report: Any) -> list[tuple[Any, ...]]:
+        return [(r.suite, r.expectation, r.column, r.release, r.success, r.unexpected_count, r.element_count)
+                for r in report.results]  # fmt: skip
+
+    assert verdicts(chunked) == verdicts(whole) and len(whole.results) > 200
+    validated = {p.stem for p in (tmp_path / "chunked" / "gx" / "validation_definitions").glob("*.json")}
+    assert "raw_od_stock_release_2020_years_1990_1995" in validated and "raw_od_stock_release_2020" not in validated
+    od_rows = next(r for r in chunked.results if r.suite == "raw_od_stock" and r.expectation.startswith("expect_table"))
+    assert od_rows.success and od_rows.observed == str(
+        query(data, "select count(*) from staging.stg_undesa__od_stocks where release = ?", [od_rows.release])[0][0]
+    )
+
+
+def _temporary_servers() -> set[int]:
+    """Pids of Prefect API servers started the way the CLI (and Prefect's ephemeral mode) does."""
+    pids = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"prefect.server.api.server:create_app" in cmdline:
+                pids.add(int(proc.name))
+    return pids
+
+
+def test_without_a_configured_server_the_cli_runs_its_own_and_stops_it(
+    release: tuple[Path, Path, dict[str, World]], tmp_path: Path
+) -> None:
+    """No PREFECT_API_URL: `migration-etl run` starts a temporary Prefect server first thing, the
+    flow runs against it, and the server is gone when the command ends, after a success and after
+    a failure alike."""
+    import subprocess
+    import sys
+
+    folder, catalogue, _ = release
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"COLUMNS": "160"}
+    before = _temporary_servers()
+
+    def run_cli(source: Path, data: Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(source), "--catalogue", str(catalogue)]
+        return subprocess.run(
+            [*command, "--data-dir", str(data)], env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    ok = run_cli(folder, tmp_path / "data")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    (record_path,) = (tmp_path / "data" / "runs").glob("*.json")
+    record = json.loads(record_path.read_text())
+    assert record["status"] == "success" and record["flow_run_id"]
+    assert _temporary_servers() == before
+
+    broken = tmp_path / "broken"
+    shutil.copytree(folder, broken)
+    od = broken / official_names("2020")["origin_destination"]
+    od.write_bytes(od.read_bytes()[:2000])
+    failed = run_cli(broken, tmp_path / "data")
+    assert failed.returncode == 1 and "Refresh failed" in failed.stderr
+    assert _temporary_servers() == before

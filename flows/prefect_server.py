@@ -1,0 +1,98 @@
+"""A temporary Prefect API server for a command-line refresh when none is configured.
+
+Prefect does this by itself (its "ephemeral mode"), but only when the flow first calls the API:
+the CLI then sits idle for the five seconds the server takes to import and start, and imports
+the whole server package (1.6 s) into the refresh process just to launch it. Here the server is
+launched as the first thing the command does, runs Prefect's own app in its own process exactly
+as ephemeral mode would (uvicorn on a free loopback port, UI off), starts while the refresh
+imports its code, and is stopped when the refresh ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+STARTUP_TIMEOUT_SECONDS = 60.0
+
+
+class TemporaryServer:
+    """Prefect's API app, launched now; `url()` waits until it answers /health."""
+
+    def __init__(self) -> None:
+        import prefect
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        env = {
+            **os.environ,
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",  # the services an ephemeral server runs, no more
+            "PREFECT__SERVER_FINAL": "1",
+        }
+        # the same command as prefect.server.api.server.SubprocessASGIServer
+        app_dir = str(Path(prefect.__file__).parent.parent)
+        command = [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory"]
+        command += ["prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--log-level", "error", "--lifespan", "on"]
+        # its log goes to a file, not a pipe: a pipe nobody reads would block the server once full
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=self._log)
+        self.api_url = f"http://127.0.0.1:{self.port}/api"
+
+    def url(self) -> str:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    self._log.seek(0)
+                    stderr = self._log.read().decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"the temporary Prefect server exited ({self.process.returncode}): {stderr}")
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get(f"{self.api_url}/health").status_code == 200:
+                        return self.api_url
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"the temporary Prefect server did not answer within {STARTUP_TIMEOUT_SECONDS:.0f} s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@contextlib.contextmanager
+def prefect_api(server: TemporaryServer | None) -> Iterator[None]:
+    """Point Prefect at the temporary server for the block (nothing to do with a configured one)."""
+    if server is None:
+        yield
+        return
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.url()}):
+            yield
+    finally:
+        server.stop()
+
+
+def start_if_unconfigured() -> TemporaryServer | None:
+    """A temporary server when no Prefect API is configured (env, profile or prefect.toml)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return None if PREFECT_API_URL.value() else TemporaryServer()
