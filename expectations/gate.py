@@ -180,6 +180,7 @@ def _forget_batches(definition: Any) -> None:
     the rows: 16.6 GB before, and growing)."""
     engine = definition.data.data_asset.datasource.get_execution_engine()
     engine.batch_manager.reset_batch_cache()
+    engine.batch_manager.batch_data_cache.clear()  # the DataFrames themselves
     metrics = getattr(engine, "_metric_cache", None)
     if isinstance(metrics, dict):
         metrics.clear()

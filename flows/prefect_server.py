@@ -86,9 +86,22 @@ def prefect_api(server: TemporaryServer | None) -> Iterator[None]:
 
     try:
         with temporary_settings(updates={PREFECT_API_URL: server.url()}):
-            yield
+            try:
+                yield
+            finally:
+                _flush_to_api()
     finally:
         server.stop()
+
+
+def _flush_to_api() -> None:
+    """Send the run's last log lines and events while the server is still up (Prefect would
+    otherwise flush them at exit, to a server already stopped)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()
+    EventsWorker.drain_all(timeout=5)
 
 
 def start_if_unconfigured() -> TemporaryServer | None:
