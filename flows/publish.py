@@ -32,6 +32,10 @@ from flows.settings import Settings
 
 MARTS_SCHEMA = "marts"
 TEST_FAILURES_SCHEMA = "test_failures"
+# Build-time schemas, dropped from what is published: staging and intermediate are views over the
+# landed Parquet in data/raw, which a later run (even a failed one) rewrites; a published version
+# must not change under its readers. It holds the marts, whole tables.
+BUILD_ONLY_SCHEMAS = (TEST_FAILURES_SCHEMA, "intermediate", "staging")
 PARTIAL_PREFIX = ".partial-"
 logger = logging.getLogger(__name__)
 
@@ -100,7 +104,8 @@ def _assemble(
             shutil.copyfile(docs_dir / name, partial / "docs" / name)
     finished = datetime.now(UTC)
     with duckdb.connect(str(build_db), config={"memory_limit": settings.duckdb_memory_limit}) as con:
-        con.execute(f"drop schema if exists {TEST_FAILURES_SCHEMA} cascade")  # dbt's views of failing rows
+        for schema in BUILD_ONLY_SCHEMAS:  # dbt's views of failing rows, and the views over data/raw
+            con.execute(f"drop schema if exists {schema} cascade")
         _write_pipeline_runs(con, settings, record, finished)
         _write_data_quality(con, record)
         marts = [

@@ -355,28 +355,26 @@ def test_quality_gate_in_chunks_checks_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """With tables larger than a chunk, the gate validates them a range of years at a time (its
-    memory bound at 100x the rows). On the published build, chunks of at most 200 rows give each
-    expectation the same verdict and counts as whole tables, row-count bounds included."""
+    memory bound at 100x the rows). The same release refreshed with chunks of at most 200 rows
+    gets each expectation's same verdict and counts as whole tables, row-count bounds included."""
     import expectations.gate as gate
-    from flows.catalogue import load_catalogue
 
-    data, _, _ = run
-    catalogue = load_catalogue(release[1])
-    warehouse = data / "published" / "warehouse.duckdb"
-    whole = gate.run_quality_gate(warehouse, tmp_path / "whole", catalogue, "whole")
+    _, whole, _ = run
+    folder, catalogue, _ = release
     monkeypatch.setattr(gate, "CHUNK_ROWS", 200)
-    chunked = gate.run_quality_gate(warehouse, tmp_path / "chunked", catalogue, "chunked")
+    chunked = refresh(source_dir=str(folder), data_dir=str(tmp_path / "data"), catalogue=str(catalogue))
 
-    def verdicts(report: Any) -> list[tuple[Any, ...]]:
-        return [(r.suite, r.expectation, r.column, r.release, r.success, r.unexpected_count, r.element_count)
-                for r in report.results]  # fmt: skip
+    def verdicts(record: dict[str, Any]) -> list[tuple[Any, ...]]:
+        keys = ("suite", "expectation", "column", "release", "success", "unexpected_count", "element_count")
+        return [tuple(r[k] for k in keys) for r in record["quality"]["results"]]
 
-    assert verdicts(chunked) == verdicts(whole) and len(whole.results) > 200
-    validated = {p.stem for p in (tmp_path / "chunked" / "gx" / "validation_definitions").glob("*.json")}
-    assert "raw_od_stock_release_2020_years_1990_1995" in validated and "raw_od_stock_release_2020" not in validated
-    od_rows = next(r for r in chunked.results if r.suite == "raw_od_stock" and r.expectation.startswith("expect_table"))
-    assert od_rows.success and od_rows.observed == str(
-        query(data, "select count(*) from staging.stg_undesa__od_stocks where release = ?", [od_rows.release])[0][0]
+    assert verdicts(chunked) == verdicts(whole) and len(whole["quality"]["results"]) > 200
+    pages = {p.stem for p in (tmp_path / "data" / "quality" / "docs" / "validations").rglob("*.html")}
+    assert "build-raw_od_stock_release_2020_years_1990_1995" in pages and "build-raw_od_stock_release_2020" not in pages
+    key = ("raw_od_stock", "2020", "expect_table_row_count_to_be_between")
+    (od_rows,) = [r for r in chunked["quality"]["results"] if (r["suite"], r["release"], r["expectation"]) == key]
+    assert od_rows["success"] and od_rows["observed"] == str(
+        sum(n for p in chunked["parse"] if p["edition"] == "2020" for t, n in p["rows"].items() if t == "od_stock")
     )
 
 
