@@ -87,9 +87,9 @@ def _print_scale(runs: list[Any]) -> None:
             f"{r.factor:>6g}x{r.od_rows:>10,}{r.raw_rows:>12,}{r.wall_s:>8.1f}{r.peak_rss_mb:>8.0f}  {cells}"
             f"{r.parse_rows_per_s:>11,.0f}{r.transform_rows_per_s:>10,.0f}"
         )
-    typer.echo(f"{'peak MB':>37}  " + "".join(f"{'':>10}" for _ in steps))
     for r in runs:
-        typer.echo(f"{r.factor:>6g}x{'':>30}  " + "".join(f"{r.peak_memory_mb.get(s, 0):>10.0f}" for s in steps))
+        peaks = "".join(f"{r.peak_memory_mb.get(s, 0):>10.0f}" for s in steps)
+        typer.echo(f"{r.factor:>6g}x{'peak MB in the step':>38}  {peaks}")
     base = runs[0]
     for r in runs[1:]:
         rows = r.raw_rows / base.raw_rows

@@ -11,7 +11,9 @@ imports its code, and is stopped when the refresh ends.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,12 +25,19 @@ from pathlib import Path
 import httpx
 
 STARTUP_TIMEOUT_SECONDS = 60.0
+PR_SET_PDEATHSIG = 1
+PORT_TAKEN = 3  # uvicorn's exit code when the port is in use (Prefect's ephemeral mode retries too)
 
 
 class TemporaryServer:
     """Prefect's API app, launched now; `url()` waits until it answers /health."""
 
     def __init__(self) -> None:
+        # its log goes to a file, not a pipe: a pipe nobody reads would block the server once full
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        self._launch()
+
+    def _launch(self) -> None:
         import prefect
 
         with socket.socket() as probe:
@@ -45,15 +54,18 @@ class TemporaryServer:
         command = [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory"]
         command += ["prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port)]
         command += ["--log-level", "error", "--lifespan", "on"]
-        # its log goes to a file, not a pipe: a pipe nobody reads would block the server once full
-        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=self._log)
+        self.process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=self._log, preexec_fn=_die_with_parent
+        )
         self.api_url = f"http://127.0.0.1:{self.port}/api"
 
     def url(self) -> str:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         with httpx.Client(timeout=2.0) as client:
             while time.monotonic() < deadline:
+                if self.process.poll() == PORT_TAKEN:  # another process took the free port first
+                    self._launch()
+                    continue
                 if self.process.poll() is not None:
                     self._log.seek(0)
                     stderr = self._log.read().decode(errors="replace")[-2000:]
@@ -74,6 +86,14 @@ class TemporaryServer:
                 self.process.kill()
                 self.process.wait()
         self._log.close()
+
+
+def _die_with_parent() -> None:
+    """In the server's process, before it starts: ask Linux to end it when the refresh's process
+    ends, however that ends (a `kill` skips every cleanup the CLI has). Elsewhere a no-op."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @contextlib.contextmanager

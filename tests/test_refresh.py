@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -393,35 +394,51 @@ def _temporary_servers() -> set[int]:
 
 
 def test_without_a_configured_server_the_cli_runs_its_own_and_stops_it(
-    release: tuple[Path, Path, dict[str, World]], tmp_path: Path
+    run: tuple[Path, dict[str, Any], dict[str, World]], release: tuple[Path, Path, dict[str, World]], tmp_path: Path
 ) -> None:
     """No PREFECT_API_URL: `migration-etl run` starts a temporary Prefect server first thing, the
     flow runs against it, and the server is gone when the command ends, after a success and after
-    a failure alike."""
+    a failure alike (a copy of the module's data dir: an unchanged run, then a checksum mismatch)."""
     import subprocess
     import sys
 
+    import yaml
+
     folder, catalogue, _ = release
+    data = tmp_path / "data"
+    shutil.copytree(run[0], data, symlinks=True)
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"COLUMNS": "160"}
     before = _temporary_servers()
 
-    def run_cli(source: Path, data: Path) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(source), "--catalogue", str(catalogue)]
+    def run_cli(catalogue: Path) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(folder), "--catalogue", str(catalogue)]
         return subprocess.run(
             [*command, "--data-dir", str(data)], env=env, capture_output=True, text=True, timeout=300, check=False
         )
 
-    ok = run_cli(folder, tmp_path / "data")
+    ok = run_cli(catalogue)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    (record_path,) = (tmp_path / "data" / "runs").glob("*.json")
-    record = json.loads(record_path.read_text())
-    assert record["status"] == "success" and record["flow_run_id"]
+    record = json.loads(max((data / "runs").glob("*.json")).read_text())
+    assert record["status"] == "unchanged" and record["flow_run_id"]
     assert _temporary_servers() == before
 
-    broken = tmp_path / "broken"
-    shutil.copytree(folder, broken)
-    od = broken / official_names("2020")["origin_destination"]
-    od.write_bytes(od.read_bytes()[:2000])
-    failed = run_cli(broken, tmp_path / "data")
-    assert failed.returncode == 1 and "Refresh failed" in failed.stderr
+    wrong = yaml.safe_load(catalogue.read_text())
+    wrong["editions"][0]["files"][0]["sha256"] = "0" * 64
+    (tmp_path / "wrong.yaml").write_text(yaml.safe_dump(wrong))
+    failed = run_cli(tmp_path / "wrong.yaml")
+    assert failed.returncode == 1 and "Refresh failed at step fetch" in failed.stderr, failed.stderr
     assert _temporary_servers() == before
+
+    # killed outright (no cleanup runs in the CLI), its server goes with it
+    command = [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(folder), "--catalogue", str(catalogue)]
+    cli = subprocess.Popen([*command, "--data-dir", str(data), "--force"], env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (started := _temporary_servers() - before) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert started, "the CLI started no server"
+    cli.kill()
+    cli.wait()
+    deadline = time.monotonic() + 15
+    while _temporary_servers() & started and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _temporary_servers() & started
