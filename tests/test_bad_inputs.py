@@ -226,8 +226,8 @@ MIRROR_CASES = [
     Case(
         "zip bomb named .xlsx",
         zip_bomb,
-        rf"failed at step parse: {OD}: declares [0-9,]+ bytes uncompressed, over the 536,870,912-byte limit; "
-        r"refused before inflating \(possible zip bomb\)",
+        rf"failed at step parse: {OD}: declares [0-9,]+ bytes uncompressed \([0-9,]+ times its compressed size\), "
+        r"over the 536,870,912-byte and 100x limits; refused before inflating \(possible zip bomb\)",
     ),
     Case(
         "workbook without the expected sheet",
