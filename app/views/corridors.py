@@ -47,7 +47,7 @@ else:
     now = both[both["year"] == year]
     for direction, migrants in zip(now["direction"], now["migrants"], strict=True):
         st.markdown(f"- {direction}: **{millions(migrants)}** in {year}")
-    st.altair_chart(over_years(both, "migrants", "Migrants", "direction", height=280), use_container_width=True)
+    st.altair_chart(over_years(both, "migrants", "Migrants", "direction", height=280), width="stretch")
 source_caption(release, None, "Both directions over time")
 
 st.subheader("Large corridors that run both ways, and those that run one way")
@@ -100,7 +100,7 @@ else:
         )
     )
     figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 10, "b": 10}, font={"size": 13, "color": "#262730"})
-    st.plotly_chart(figure, use_container_width=True, config={"displaylogo": False})
+    st.plotly_chart(figure, width="stretch", config={"displaylogo": False})
     source_caption(
         release,
         year,
