@@ -94,7 +94,7 @@ def load_suites() -> list[dict[str, Any]]:
 
 
 def run_quality_gate(
-    build_db: Path, quality_dir: Path, catalogue: Catalogue, run_id: str, memory_limit: str = "2GB"
+    build_db: Path, quality_dir: Path, catalogue: Catalogue, run_id: str, memory_limit: str
 ) -> QualityReport:
     """Validate the build; raise QualityError naming each failed expectation, its table, column
     and sample rows. Data Docs are built whether or not the gate passes."""
@@ -260,10 +260,10 @@ def _chunks(con: duckdb.DuckDBPyConnection, source: str, per_release: bool) -> I
     Every check here holds per year (each key and each sum includes the year; row-count bounds
     scale with the years in the chunk), so checking a table year range by year range is the
     same check, and memory stays bounded however many rows an edition has."""
+    release_col = "release" if per_release else "null"
+    year_col = "year" if "year" in _columns(con, source) else "null"
     counts = con.execute(
-        f"select {'release' if per_release else 'null'}, year, count(*) from ({source}) group by all order by all"
-        if "year" in _columns(con, source)
-        else f"select {'release' if per_release else 'null'}, null, count(*) from ({source}) group by all order by all"
+        f"select {release_col}, {year_col}, count(*) from ({source}) group by all order by all"
     ).fetchall()
     releases: dict[str | None, list[tuple[int | None, int]]] = {}
     for release, year, n in counts:
@@ -271,14 +271,14 @@ def _chunks(con: duckdb.DuckDBPyConnection, source: str, per_release: bool) -> I
     if not releases and not per_release:
         releases[None] = []  # an empty table is still validated (and fails what it must)
     for release, years in releases.items():
-        where = "" if release is None else f" where release = '{release}'"
+        rows, params = f"select * from ({source}) where true", []
+        if release is not None:  # only per-edition suites' rows have (and are split by) a release
+            rows, params = f"select * from ({source}) where release = ?", [release]
         if sum(n for _, n in years) <= CHUNK_ROWS or any(y is None for y, _ in years):
-            yield Chunk(release, None, con.execute(f"select * from ({source}){where}").df())
+            yield Chunk(release, None, con.execute(rows, params).df())
             continue
         for group in _year_groups(years):
-            in_years = ", ".join(str(y) for y in group)
-            condition = (where + " and" if where else " where") + f" year in ({in_years})"
-            yield Chunk(release, group, con.execute(f"select * from ({source}){condition}").df())
+            yield Chunk(release, group, con.execute(f"{rows} and list_contains(?, year)", [*params, group]).df())
 
 
 def _columns(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:

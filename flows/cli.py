@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from flows.settings import disable_telemetry
+
+if TYPE_CHECKING:
+    from flows.prefect_server import TemporaryServer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=False, highlight=False)
@@ -84,7 +87,12 @@ def run(
 
 
 def _run(
-    server: Any, source_dir: Path | None, data_dir: Path | None, catalogue: Path | None, force: bool, started: float
+    server: TemporaryServer | None,
+    source_dir: Path | None,
+    data_dir: Path | None,
+    catalogue: Path | None,
+    force: bool,
+    started: float,
 ) -> None:
     from flows.errors import EtlError
     from flows.prefect_server import prefect_api

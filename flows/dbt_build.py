@@ -55,6 +55,16 @@ def _profiles_dir(build_db: Path) -> Path:
     return build_db.parent / "profiles"
 
 
+def _project_args(settings: Settings, profiles_dir: Path) -> list[str]:
+    """What every dbt command of a run shares: the project, the run's profile, the kept target
+    folder (partial parsing), the log folder and the raw Parquet directory."""
+    return [
+        "--project-dir", str(settings.dbt_project_dir), "--profiles-dir", str(profiles_dir),
+        "--target-path", str(dbt_target_dir(settings)), "--log-path", str(settings.build_dir / "dbt_logs"),
+        "--vars", json.dumps({"raw_dir": str(settings.raw_dir)}),
+    ]  # fmt: skip
+
+
 def write_profile(build_db: Path, threads: int, memory_limit: str) -> Path:
     profiles_dir = _profiles_dir(build_db)
     profiles_dir.mkdir(parents=True, exist_ok=True)
@@ -77,12 +87,7 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
     profiles_dir = write_profile(build_db, settings.dbt_threads, settings.duckdb_memory_limit)
     target_path = dbt_target_dir(settings)
     (target_path / "run_results.json").unlink(missing_ok=True)  # never summarise a previous run
-    args = [
-        "build", "--project-dir", str(settings.dbt_project_dir), "--profiles-dir", str(profiles_dir),
-        "--target-path", str(target_path), "--log-path", str(settings.build_dir / "dbt_logs"),
-        "--log-level", "warn", "--log-level-file", "info",
-        "--vars", json.dumps({"raw_dir": str(settings.raw_dir)}),
-    ]  # fmt: skip
+    args = ["build", *_project_args(settings, profiles_dir), "--log-level", "warn", "--log-level-file", "info"]
     run_logger = _run_logger()
     runner = dbtRunner(callbacks=[_node_logger(run_logger)])
     outcome: dict[str, Any] = {}
@@ -182,13 +187,14 @@ def generate_docs(settings: Settings, build_db: Path) -> Path:
     from dbt.cli.main import dbtRunner
 
     target_path = dbt_target_dir(settings)
-    profiles_dir = _profiles_dir(build_db)
     args = [
-        "docs", "generate", "--no-compile", "--static",
-        "--project-dir", str(settings.dbt_project_dir), "--profiles-dir", str(profiles_dir),
-        "--target-path", str(target_path), "--log-path", str(settings.build_dir / "dbt_logs"), "--quiet",
-        "--vars", json.dumps({"raw_dir": str(settings.raw_dir)}),
-    ]  # fmt: skip
+        "docs",
+        "generate",
+        "--no-compile",
+        "--static",
+        *_project_args(settings, _profiles_dir(build_db)),
+        "--quiet",
+    ]
     try:
         result = dbtRunner().invoke(args)
     finally:

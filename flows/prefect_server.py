@@ -98,7 +98,8 @@ def _die_with_parent() -> None:
 
 @contextlib.contextmanager
 def prefect_api(server: TemporaryServer | None) -> Iterator[None]:
-    """Point Prefect at the temporary server for the block (nothing to do with a configured one)."""
+    """Point Prefect at the temporary server for the block (nothing to do with a configured one),
+    and hand it the run's last logs and events before the block ends. Its owner stops it."""
     if server is None:
         yield
         return
@@ -108,14 +109,11 @@ def prefect_api(server: TemporaryServer | None) -> Iterator[None]:
     # vanishes with the run. Prefect's engine waits up to 1 s at the end of a run for its heartbeat
     # thread (0.8 s of a 2.7 s unchanged run); a configured server keeps them.
     updates = {PREFECT_API_URL: server.url(), PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
-    try:
-        with temporary_settings(updates=updates):
-            try:
-                yield
-            finally:
-                _flush_to_api()
-    finally:
-        server.stop()
+    with temporary_settings(updates=updates):
+        try:
+            yield
+        finally:
+            _flush_to_api()
 
 
 def _flush_to_api() -> None:

@@ -38,6 +38,7 @@ from flows.run_record import RunRecord, new_run_id
 from flows.settings import Settings
 from flows.steps import announce
 
+BUILD_FOLDER = "current"  # data/build/current/warehouse.duckdb: the run being built
 TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EINTR, errno.EIO, errno.EBUSY, errno.ESTALE, errno.ECONNRESET, errno.ETIMEDOUT}
 
 
@@ -159,9 +160,6 @@ def peak_memory_mb() -> float | None:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     return None
-
-
-BUILD_FOLDER = "current"  # data/build/current/warehouse.duckdb: the run being built
 
 
 class _Steps:

@@ -192,7 +192,7 @@ class Workbook:
             calamine_sheet = self._book.get_sheet_by_name(match)
             # iter_rows pads empty rows above the used range, but not empty columns left of it
             pad: list[Cell] = [""] * calamine_sheet.start[1] if calamine_sheet.start else []
-            rows: Iterator[list[Cell]] = (pad + list(row) for row in calamine_sheet.iter_rows())
+            rows: Iterator[list[Cell]] = ([*pad, *row] for row in calamine_sheet.iter_rows())
             head = [row for _, row in zip(range(HEADER_SCAN_ROWS + 1), rows, strict=False)]
         except Exception as exc:
             raise ParseError(self.path, f"cannot read the sheet ({type(exc).__name__}: {exc})", sheet=match) from exc

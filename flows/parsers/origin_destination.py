@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from flows.catalogue import Edition
-from flows.parsers import labels
+from flows.parsers import Batches, labels
 from flows.parsers.totals import COUNTRY_CODE_LIMIT
 from flows.tables import Columns
 from flows.workbook import (
@@ -42,7 +42,7 @@ def parse_origin_destination(path: Path, sha256: str, edition: Edition) -> dict[
     return {"od_stock": pa.Table.from_batches(list(batches), schema=Columns("od_stock").schema)}
 
 
-def stream_origin_destination(path: Path, sha256: str, edition: Edition) -> dict[str, Iterator[pa.RecordBatch]]:
+def stream_origin_destination(path: Path, sha256: str, edition: Edition) -> Batches:
     """The header is read and checked now; the rows are parsed as the batches are consumed, so
     memory does not grow with the sheet. A problem further down raises from the iteration."""
     sheet = Workbook(path).stream(SHEET)
