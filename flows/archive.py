@@ -2,8 +2,10 @@
 
 `releases/<edition>/<sha256>/<official name>`: a corrected file gets a new folder beside the old
 one, never an overwrite, so any published number can be traced to the exact bytes it came from.
-Bytes are streamed into a temporary file in the same folder tree, checked, then renamed into place,
-so a crash or a failed check never leaves a partial or unverified file in the archive.
+Bytes are streamed into a temporary file in the same folder tree, judged (flows.identity), then
+renamed into place, so a crash or a refusal never leaves a partial or refused file in the archive.
+An operator's acceptance of a version the catalogue did not know lies beside its bytes
+(`<name>.accepted.json`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flows.durable import fsync
-from flows.errors import ChecksumMismatch, FetchError
+from flows.errors import FetchError
+from flows.identity import CHUNK, FileIdentity
 
-CHUNK = 1 << 20
 ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -40,8 +42,8 @@ class Incoming:
         self.name = name
         self.max_bytes = max_bytes
         self.path = releases_dir / f".incoming-{uuid.uuid4().hex}-{name}"
-        self._hash = hashlib.sha256()
         self.size = 0
+        self._identity: FileIdentity | None = None
         self._head = b""
         self._fh: BinaryIO = open(self.path, "wb")  # noqa: SIM115 - closed in finish/discard
 
@@ -53,41 +55,39 @@ class Incoming:
             )
         if len(self._head) < 16:
             self._head += chunk[: 16 - len(self._head)]
-        self._hash.update(chunk)
         self._fh.write(chunk)
 
-    @property
-    def sha256(self) -> str:
-        return self._hash.hexdigest()
-
-    def check(self, expected_sha256: str | None) -> None:
+    def check_workbook(self) -> None:
+        """A login page or an error page saved under the workbook's name is not a version of it."""
         if self.name.lower().endswith((".xlsx", ".xlsm")) and not self._head.startswith(ZIP_MAGIC):
             preview = self._head.decode("latin-1", errors="replace").strip()
             kind = "an HTML page" if preview.lstrip().lower().startswith(("<!doc", "<html")) else "not a zip"
             raise FetchError(f"{self.name}: not an Excel workbook ({kind}; first bytes {preview!r}); refused")
-        if expected_sha256 is not None and self.sha256 != expected_sha256:
-            raise ChecksumMismatch(
-                f"{self.name}: sha256 {self.sha256} does not match the catalogue's {expected_sha256}; "
-                "the file was not archived"
-            )
+
+    def identity(self) -> FileIdentity:
+        """The complete file's identities (written to disk first, so a crash cannot lose them)."""
+        if self._identity is None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            self._identity = FileIdentity.of(self.path)
+        return self._identity
 
     def finish(self, edition_dir: Path) -> Archived:
-        """Move the checked file to its content address (no-op if those bytes are already there)."""
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        final_dir = edition_dir / self.sha256
+        """Move the judged file to its content address (no-op if those bytes are already there)."""
+        sha256 = self.identity().sha256
+        final_dir = edition_dir / sha256
         final = final_dir / self.name
         if final.exists():
             self.path.unlink()
-            if sha256_of(final) != self.sha256:
+            if sha256_of(final) != sha256:
                 raise FetchError(f"{final}: the archived copy no longer matches its sha256; the archive is damaged")
-            return Archived(final, self.sha256, self.size, newly_archived=False)
+            return Archived(final, sha256, self.size, newly_archived=False)
         final_dir.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, final)
         final.chmod(0o444)
         fsync(final_dir)
-        return Archived(final, self.sha256, self.size, newly_archived=True)
+        return Archived(final, sha256, self.size, newly_archived=True)
 
     def discard(self) -> None:
         with contextlib.suppress(OSError):
@@ -115,27 +115,19 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def git_blob_of(path: Path) -> str:
-    """The id git gives the file's bytes, for files whose only published reference is a git blob."""
-    h = hashlib.sha1(f"blob {path.stat().st_size}\0".encode(), usedforsecurity=False)
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def find_archived(edition_dir: Path, name: str, sha256: str | None = None) -> Archived | None:
-    """The archived copy of a file: the one with the given sha256, else the most recently archived."""
+def archived_copies(edition_dir: Path, name: str) -> list[Path]:
+    """Every archived version of a file, the most recently archived first."""
     if not edition_dir.is_dir():
-        return None
-    copies = [p for p in edition_dir.glob(f"*/{name}") if sha256 is None or p.parent.name == sha256]
-    if not copies:
-        return None
-    newest = max(copies, key=lambda p: p.stat().st_mtime)
-    digest = sha256_of(newest)
-    if digest != newest.parent.name:
-        raise FetchError(f"{newest}: the archived copy no longer matches its sha256; the archive is damaged")
-    return Archived(newest, digest, newest.stat().st_size, newly_archived=False)
+        return []
+    return sorted(edition_dir.glob(f"*/{name}"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def verified_copy(path: Path) -> tuple[Archived, FileIdentity]:
+    """An archived copy, after checking that its bytes are still those of its folder's sha256."""
+    identity = FileIdentity.of(path)
+    if identity.sha256 != path.parent.name:
+        raise FetchError(f"{path}: the archived copy no longer matches its sha256; the archive is damaged")
+    return Archived(path, identity.sha256, identity.size, newly_archived=False), identity
 
 
 def remove_stale_incoming(releases_dir: Path) -> None:

@@ -10,7 +10,15 @@ from enum import StrEnum
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from flows.errors import CatalogueError
 
@@ -20,27 +28,102 @@ class FileKind(StrEnum):
     DESTINATION = "destination"
     ORIGIN = "origin"
     CLASSIFICATION = "classification"
+    # published beside the others and catalogued for its identity only (`ingest: false`)
+    DESTINATION_BY_AGE = "destination_by_age"
+
+
+# the kinds a parser reads (flows.parsers); any other kind is catalogued with `ingest: false`
+PARSED_KINDS = frozenset({FileKind.ORIGIN_DESTINATION, FileKind.DESTINATION, FileKind.ORIGIN, FileKind.CLASSIFICATION})
+
+
+class VersionStatus(StrEnum):
+    """What is known of one version of a file, and how."""
+
+    VERIFIED = "verified"  # hashed here, from a copy of the official bytes
+    THIRD_PARTY = "third-party"  # recorded by someone else from an official download
+    UNCHECKED = "unchecked"  # a third party's figure that nobody checked against a copy
+    RECONSTRUCTION = "reconstruction"  # not official: a stand-in written in the official layout
+    RESAVED = "re-saved copy"  # not official: the official file re-saved by a user
+
+
+OFFICIAL = frozenset({VersionStatus.VERIFIED, VersionStatus.THIRD_PARTY, VersionStatus.UNCHECKED})
+HASH_LENGTHS = {"sha256": 64, "md5": 32, "git_blob": 40}
+
+
+class KnownVersion(BaseModel):
+    """One version of a file known to exist, by any of the identities people record: a SHA-256
+    computed here, an MD5 and size from someone's download log, a git blob from a repository."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sha256: str | None = None
+    md5: str | None = None
+    git_blob: str | None = None
+    size: int | None = Field(default=None, gt=0, description="Bytes.")
+    status: VersionStatus
+    source: str = Field(min_length=3, max_length=160, description="Where the identity comes from, in a few words.")
+
+    @field_validator("sha256", "md5", "git_blob")
+    @classmethod
+    def _hex(cls, value: str | None, info: ValidationInfo) -> str | None:
+        length = HASH_LENGTHS[str(info.field_name)]
+        if value is not None:
+            value = value.lower()
+            if len(value) != length or any(c not in "0123456789abcdef" for c in value):
+                raise ValueError(f"{info.field_name} must be {length} hexadecimal characters")
+        return value
+
+    @model_validator(mode="after")
+    def _identifiable(self) -> KnownVersion:
+        if not self.hashes:
+            raise ValueError("a version needs at least one of sha256, md5, git_blob (a size alone identifies nothing)")
+        if self.status == VersionStatus.VERIFIED and self.sha256 is None:
+            raise ValueError("a verified version gives the sha256 computed here")
+        return self
+
+    @property
+    def hashes(self) -> dict[str, str]:
+        return {name: value for name in HASH_LENGTHS if (value := getattr(self, name)) is not None}
+
+    @property
+    def official(self) -> bool:
+        return self.status in OFFICIAL
+
+    def describe(self) -> str:
+        """`official, verified here (mirror copy): 551,092 B, sha256 c2bae98812a1, md5 f0aabd36fb10`"""
+        what = {
+            VersionStatus.VERIFIED: "official, verified here",
+            VersionStatus.THIRD_PARTY: "official, third-party record",
+            VersionStatus.UNCHECKED: "official, unchecked third-party figure",
+        }.get(self.status, f"not official, {self.status.value}")
+        ids = [f"{self.size:,} B"] if self.size else []
+        ids += [f"{name} {value[:12]}" for name, value in self.hashes.items()]
+        return f"{what} ({self.source}): {', '.join(ids)}"
 
 
 class ReleaseFile(BaseModel):
     kind: FileKind
     name: str = Field(description="Official file name; also the name it is archived and mirrored under.")
     url: str | None = Field(default=None, description="Download address; defaults to base_url + name.")
-    sha256: str | None = Field(default=None, description="Expected SHA-256; enforced when given.")
-    git_blob: str | None = Field(
-        default=None,
-        description="Git blob id of the official bytes, where only that is known: a file that differs "
-        "is used but recorded as not the official file.",
+    versions: list[KnownVersion] = Field(
+        default_factory=list,
+        description="Every version of this file known to exist, official or not (flows.identity judges a "
+        "fetched file against them). Empty: the file is 'unverified'.",
+    )
+    sha256: str | None = Field(
+        default=None, description="Shorthand for one verified version known by its SHA-256 alone."
+    )
+    ingest: bool = Field(
+        default=True, description="False: catalogued for its identity (migration-etl sources), never fetched."
     )
 
-    @field_validator("sha256", "git_blob")
+    @field_validator("sha256")
     @classmethod
-    def _hex(cls, value: str | None, info: ValidationInfo) -> str | None:
-        length = 64 if info.field_name == "sha256" else 40
+    def _hex(cls, value: str | None) -> str | None:
         if value is not None:
             value = value.lower()
-            if len(value) != length or any(c not in "0123456789abcdef" for c in value):
-                raise ValueError(f"{info.field_name} must be {length} hexadecimal characters")
+            if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+                raise ValueError("sha256 must be 64 hexadecimal characters")
         return value
 
     @field_validator("name")
@@ -49,6 +132,35 @@ class ReleaseFile(BaseModel):
         if "/" in value or "\\" in value or value.startswith("."):
             raise ValueError("name must be a plain file name")
         return value
+
+    @model_validator(mode="after")
+    def _shorthand(self) -> ReleaseFile:
+        if self.sha256 is not None and all(v.sha256 != self.sha256 for v in self.versions):
+            pinned = KnownVersion(sha256=self.sha256, status=VersionStatus.VERIFIED, source="pinned in the catalogue")
+            self.versions = [pinned, *self.versions]
+        return self
+
+    def disagreement(self) -> str | None:
+        """Two records that share a hash describe the same bytes: they must agree on every other
+        identity they both give, and on whether those bytes are official."""
+        for i, a in enumerate(self.versions):
+            for b in self.versions[i + 1 :]:
+                shared = [name for name, value in a.hashes.items() if b.hashes.get(name) == value]
+                if not shared:
+                    continue
+                for name in (*HASH_LENGTHS, "size"):
+                    x, y = getattr(a, name), getattr(b, name)
+                    if x is not None and y is not None and x != y:
+                        return (
+                            f"{self.name}: '{b.source}' ({b.status.value}) disagrees with '{a.source}' "
+                            f"({a.status.value}): same {shared[0]} but {name} {y} vs {x}"
+                        )
+                if a.official != b.official:
+                    return (
+                        f"{self.name}: the same {shared[0]} is listed as {a.status.value} ('{a.source}') "
+                        f"and as {b.status.value} ('{b.source}')"
+                    )
+        return None
 
 
 class Edition(BaseModel):
@@ -76,7 +188,19 @@ class Edition(BaseModel):
             raise ValueError(f"edition {self.edition} has no classification file")
         if self.years != sorted(set(self.years)):
             raise ValueError(f"edition {self.edition}: years must be strictly increasing")
+        for f in self.files:
+            if f.ingest and f.kind not in PARSED_KINDS:
+                raise ValueError(f"edition {self.edition}: no parser reads {f.kind.value} files; give it ingest: false")
+            if not f.ingest and f.kind == FileKind.CLASSIFICATION:
+                raise ValueError(f"edition {self.edition}: the classification file must be ingested")
+            if problem := f.disagreement():
+                raise ValueError(f"edition {self.edition}: {problem}")
         return self
+
+    @property
+    def ingested(self) -> list[ReleaseFile]:
+        """The files a refresh fetches and parses (not those catalogued for their identity only)."""
+        return [f for f in self.files if f.ingest]
 
     def file(self, kind: FileKind) -> ReleaseFile | None:
         return next((f for f in self.files if f.kind == kind), None)

@@ -115,9 +115,9 @@ def ask_sources(cat: Catalogue, settings: Settings, base: RunRecord | None, fing
     timeout = httpx.Timeout(settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds)
     with httpx.Client(headers=headers, timeout=timeout, follow_redirects=True) as client:
         for edition in cat.editions:
-            for spec in edition.files:
+            for spec in edition.ingested:
                 report.add(_ask(client, edition, spec, before.get((edition.edition, spec.kind.value)), settings))
-    _add_removed(report, before, {(e.edition, f.kind.value) for e in cat.editions for f in e.files})
+    _add_removed(report, before, {(e.edition, f.kind.value) for e in cat.editions for f in e.ingested})
     return report
 
 

@@ -70,6 +70,14 @@ def run(
     force: Annotated[
         bool, typer.Option("--force", help="Rebuild and publish even when no source file changed.")
     ] = False,
+    accept_new_versions: Annotated[
+        bool,
+        typer.Option(
+            "--accept-new-versions",
+            help="Accept files that match no version the catalogue knows (a re-published file): archive, "
+            "check and publish them, marked 'accepted new version' (default: $MIGRATION_ETL_ACCEPT_NEW_VERSIONS).",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show Prefect's and dbt's own logs.")] = False,
 ) -> None:
     """Refresh the warehouse: detect changes, fetch, parse, dbt build, check, publish."""
@@ -80,7 +88,7 @@ def run(
 
     server = start_if_unconfigured()  # first: it starts while the refresh's code is imported
     try:
-        _run(server, source_dir, data_dir, catalogue, force, started)
+        _run(server, source_dir, data_dir, catalogue, force, accept_new_versions, started)
     finally:
         if server is not None:
             server.stop()
@@ -92,6 +100,7 @@ def _run(
     data_dir: Path | None,
     catalogue: Path | None,
     force: bool,
+    accept_new_versions: bool,
     started: float,
 ) -> None:
     from flows.errors import EtlError
@@ -113,6 +122,7 @@ def _run(
                 catalogue=str(catalogue) if catalogue else None,
                 run_id=run_id,
                 force=force,
+                accept_new_versions=accept_new_versions,
             )
     except EtlError as exc:
         err.print(f"[bold red]Refresh failed[/] at step [bold]{exc.step}[/]: {escape(str(exc))}")
@@ -222,6 +232,45 @@ def status(
 
 
 @app.command()
+def sources(
+    source_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--source-dir",
+            help="Local mirror to look at (default: $MIGRATION_ETL_SOURCE_DIR, else ask the UN DESA site).",
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+    catalogue: Annotated[Path | None, typer.Option(help="Release catalogue YAML (default: the bundled one).")] = None,
+) -> None:
+    """What each source holds now, judged against the catalogue and the archive; ingests nothing.
+
+    A mirror file is hashed, so its verdict is exact; a file on the UN site is asked with one HEAD
+    request, so its verdict rests on its size. Run it before --accept-new-versions."""
+    from flows.catalogue import load_catalogue
+    from flows.errors import EtlError
+    from flows.settings import Settings
+    from flows.sources import advice, ask_all
+
+    overrides: dict[str, Any] = {}
+    for key, value in (("source_dir", source_dir), ("data_dir", data_dir), ("catalogue", catalogue)):
+        if value is not None:
+            overrides[key] = value
+    settings = Settings(**overrides)
+    try:
+        answers = ask_all(load_catalogue(settings.catalogue), settings)
+    except EtlError as exc:
+        err.print(f"[bold red]Cannot ask the sources[/]: {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    where = f"mirror {settings.source_dir}" if settings.source_dir else "the UN DESA site (HEAD requests)"
+    console.print(f"Sources: {where}; catalogue {settings.catalogue}; archive {settings.releases_dir}", soft_wrap=True)
+    for answer in answers:
+        console.print(answer.line(), soft_wrap=True, markup=False, highlight=False)
+    for line in advice(answers):
+        console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+@app.command()
 def docs(
     data_dir: DataDir = None,
     port: Annotated[int, typer.Option(help="Port to serve on (loopback only).")] = 8081,
@@ -296,18 +345,19 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
         f"(flow {record.timings.get('total', 0):.1f} s, the rest is start-up)"
     )
     files = Table(title="Inputs", show_lines=False)
-    for col in ("edition", "kind", "status", "sha256", "checksum"):
+    for col in ("edition", "kind", "status", "sha256", "version"):
         files.add_column(col, no_wrap=True)
     files.add_column("file", overflow="fold")
     parsed = {(p["edition"], p["kind"]): p["status"] for p in record.parse}
     for i in record.inputs:
         status = i["status"] if i["status"] == "missing" else parsed.get((i["edition"], i["kind"]), i["status"])
+        verdict = escape(i.get("verdict") or "")
         files.add_row(
             i["edition"],
             i["kind"],
             f"[yellow]{status}[/]" if status == "missing" else status,
             (i["sha256"] or "")[:12],
-            i["checksum"] or "",
+            verdict if i.get("official") or not verdict else f"[yellow]{verdict}[/]",
             i["name"],
         )
     console.print(files)
@@ -315,6 +365,13 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
         console.print(f"[yellow]missing:[/] {escape(line)}")
     for line in record.warnings:
         console.print(f"[yellow]warning:[/] {escape(line)}")
+    for i in record.inputs:
+        if i.get("newly_accepted"):
+            console.print(
+                f"[bold yellow]accepted new version:[/] {i['edition']} {i['kind']} ({escape(i['name'])}): "
+                f"{i['size']:,} B, sha256 {i['sha256']}, md5 {i['md5']}; record it in the catalogue once reviewed "
+                "(migration-etl sources prints the entry)"
+            )
     marts = Table(title="Marts (schema marts)")
     marts.add_column("mart")
     marts.add_column("rows", justify="right")

@@ -34,6 +34,10 @@ class ChecksumMismatch(FetchError):
     pass
 
 
+class UnknownVersion(ChecksumMismatch):
+    """A file that matches none of the versions the catalogue knows: refused until accepted."""
+
+
 class ParseError(EtlError):
     """A workbook that does not have the layout or content the parser expects."""
 

@@ -3,8 +3,10 @@
 A file the source does not have (absent from the mirror, HTTP 404/410) is taken from the archive
 when an earlier run stored it, so a file withdrawn upstream never silently empties marts that were
 built from it; only a file that was never obtained is reported as missing, and the refresh goes on
-with what exists. Anything else that goes wrong (refused, unreachable after retries, too large,
-not a workbook, wrong checksum) fails the run before anything is parsed.
+with what exists. Every file fetched is judged against the versions the catalogue knows
+(flows.identity) before it is archived. Anything else that goes wrong (refused, unreachable after
+retries, too large, not a workbook, an unknown version not accepted) fails the run before anything
+is parsed.
 """
 
 from __future__ import annotations
@@ -25,17 +27,16 @@ from tenacity import (
     wait_exponential,
 )
 
-from flows.archive import CHUNK, Archived, find_archived, git_blob_of, incoming
+from flows.archive import Archived, Incoming, archived_copies, incoming, verified_copy
 from flows.catalogue import Edition, FileKind, ReleaseFile
-from flows.errors import FetchError
+from flows.errors import FetchError, UnknownVersion
+from flows.identity import CHUNK, FileIdentity, Verdict, find_acceptance, judge, record_acceptance, refusal
 from flows.settings import Settings
 
 MISSING_STATUSES = {404, 410}
 MAX_RETRY_AFTER_SECONDS = 300
 # Errors no retry can fix: the URL itself is wrong.
 PERMANENT_TRANSPORT_ERRORS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
-
-Checksum = Literal["verified", "unverified", "not-official"]
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,16 @@ class FetchedFile:
     origin: str
     path: Path | None = None
     sha256: str | None = None
+    md5: str | None = None
+    git_blob: str | None = None
     size: int | None = None
-    checksum: Checksum | None = None
+    verdict: str | None = None  # flows.identity.Verdict.words: official, reconstruction, unknown version, ...
+    official: bool = False
+    matched: str | None = None  # which catalogued identity it matched
+    notes: tuple[str, ...] = ()  # what else the identity check found
     newly_archived: bool = False
+    newly_accepted: bool = False  # an unknown version accepted by this run (--accept-new-versions)
     reason: str | None = None  # why it is missing, or why an archived copy stands in
-    note: str | None = None  # what the identity check found
     # what the source said about the file, for the next run's cheap change check (flows.changes)
     source_size: int | None = None
     source_mtime_ns: int | None = None
@@ -70,12 +76,17 @@ class FetchedFile:
             "status": self.status,
             "origin": self.origin,
             "sha256": self.sha256,
+            "md5": self.md5,
+            "git_blob": self.git_blob,
             "size": self.size,
-            "checksum": self.checksum,
+            "verdict": self.verdict,
+            "official": self.official,
+            "matched": self.matched,
+            "notes": list(self.notes),
             "archived_path": str(self.path) if self.path else None,
             "newly_archived": self.newly_archived,
+            "newly_accepted": self.newly_accepted,
             "reason": self.reason,
-            "note": self.note,
             "source_size": self.source_size,
             "source_mtime_ns": self.source_mtime_ns,
             "source_ctime_ns": self.source_ctime_ns,
@@ -109,9 +120,7 @@ def fetch_from_mirror(edition: Edition, spec: ReleaseFile, settings: Settings) -
         stat = os.fstat(fh.fileno())  # of the bytes read, not of whatever replaces them later
         while chunk := fh.read(CHUNK):
             inc.write(chunk)
-        inc.check(spec.sha256)
-        archived = inc.finish(settings.releases_dir / edition.edition)
-    fetched = _fetched(edition, spec, f"mirror:{source}", archived)
+        fetched = _admit(inc, edition, spec, settings, f"mirror:{source}")
     return replace(
         fetched,
         source_size=stat.st_size,
@@ -183,16 +192,41 @@ def _download_once(
         with incoming(settings.releases_dir, spec.name, settings.http_max_bytes) as inc:
             for chunk in response.iter_bytes(CHUNK):
                 inc.write(chunk)
-            inc.check(spec.sha256)
-            archived = inc.finish(settings.releases_dir / edition.edition)
+            fetched = _admit(inc, edition, spec, settings, url)
         validators = {"etag": response.headers.get("etag"), "last_modified": response.headers.get("last-modified")}
-    return replace(_fetched(edition, spec, url, archived), **validators)
+    return replace(fetched, **validators)
+
+
+def _admit(inc: Incoming, edition: Edition, spec: ReleaseFile, settings: Settings, origin: str) -> FetchedFile:
+    """Judge the downloaded bytes, then archive them: an unknown version is refused before it
+    reaches the archive, unless the operator accepts new versions; the acceptance is kept beside
+    the bytes, so later runs know it without the flag."""
+    inc.check_workbook()
+    identity = inc.identity()
+    edition_dir = settings.releases_dir / edition.edition
+    verdict = judge(spec, identity, find_acceptance(edition_dir, spec.name, identity.sha256))
+    newly_accepted = False
+    if verdict.refused:
+        if not settings.accept_new_versions:
+            raise UnknownVersion(refusal(edition, spec, identity))
+        newly_accepted = True
+    archived = inc.finish(edition_dir)
+    if newly_accepted:
+        accepted = record_acceptance(archived.path, identity)
+        verdict = judge(spec, identity, accepted)
+    return _fetched(edition, spec, origin, archived, identity, verdict, newly_accepted=newly_accepted)
 
 
 def _fetched(
-    edition: Edition, spec: ReleaseFile, origin: str, archived: Archived, reason: str | None = None
+    edition: Edition,
+    spec: ReleaseFile,
+    origin: str,
+    archived: Archived,
+    identity: FileIdentity,
+    verdict: Verdict,
+    reason: str | None = None,
+    newly_accepted: bool = False,
 ) -> FetchedFile:
-    checksum, note = _identity(spec, archived)
     return FetchedFile(
         edition=edition.edition,
         kind=spec.kind,
@@ -200,39 +234,40 @@ def _fetched(
         status="fetched",
         origin=origin,
         path=archived.path,
-        sha256=archived.sha256,
-        size=archived.size,
-        checksum=checksum,
+        sha256=identity.sha256,
+        md5=identity.md5,
+        git_blob=identity.git_blob,
+        size=identity.size,
+        verdict=verdict.words,
+        official=verdict.official,
+        matched=verdict.matched,
+        notes=verdict.notes,
         newly_archived=archived.newly_archived,
+        newly_accepted=newly_accepted,
         reason=reason,
-        note=note,
     )
 
 
-def _identity(spec: ReleaseFile, archived: Archived) -> tuple[Checksum, str | None]:
-    if spec.sha256:
-        return "verified", None  # enforced before archiving
-    if spec.git_blob:
-        blob = git_blob_of(archived.path)
-        if blob == spec.git_blob:
-            return "verified", "matches the official file's git blob"
-        return "not-official", f"differs from the official file (git blob {blob[:12]}, official {spec.git_blob[:12]})"
-    return "unverified", None
-
-
 def _not_at_source(edition: Edition, spec: ReleaseFile, settings: Settings, origin: str, reason: str) -> FetchedFile:
-    archived = find_archived(settings.releases_dir / edition.edition, spec.name, spec.sha256)
-    if archived is None:
-        return FetchedFile(
-            edition=edition.edition, kind=spec.kind, name=spec.name, status="missing", origin=origin, reason=reason
+    """The newest archived copy stands in, judged again: the catalogue may have changed since."""
+    edition_dir = settings.releases_dir / edition.edition
+    for path in archived_copies(edition_dir, spec.name):
+        archived, identity = verified_copy(path)
+        verdict = judge(spec, identity, find_acceptance(edition_dir, spec.name, identity.sha256))
+        if verdict.refused:
+            continue
+        stored = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return _fetched(
+            edition,
+            spec,
+            f"archive:{path}",
+            archived,
+            identity,
+            verdict,
+            reason=f"{reason}; using the copy archived on {stored:%Y-%m-%d %H:%M} UTC",
         )
-    stored = datetime.fromtimestamp(archived.path.stat().st_mtime, UTC)
-    return _fetched(
-        edition,
-        spec,
-        f"archive:{archived.path}",
-        archived,
-        reason=f"{reason}; using the copy archived on {stored:%Y-%m-%d %H:%M} UTC",
+    return FetchedFile(
+        edition=edition.edition, kind=spec.kind, name=spec.name, status="missing", origin=origin, reason=reason
     )
 
 

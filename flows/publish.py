@@ -37,6 +37,8 @@ TEST_FAILURES_SCHEMA = "test_failures"
 # must not change under its readers. It holds the marts, whole tables.
 BUILD_ONLY_SCHEMAS = (TEST_FAILURES_SCHEMA, "intermediate", "staging")
 PARTIAL_PREFIX = ".partial-"
+# what `pipeline_runs.input_files` tells of each input (flows.fetch.FetchedFile.as_record)
+INPUT_FIELDS = ("edition", "kind", "name", "status", "size", "sha256", "md5", "verdict", "official", "matched")
 logger = logging.getLogger(__name__)
 
 PIPELINE_RUNS_DDL = f"""
@@ -177,12 +179,7 @@ def _write_pipeline_runs(
                 r.duration_seconds,
                 r.editions,
                 r.source,
-                json.dumps(
-                    [
-                        {k: i.get(k) for k in ("edition", "kind", "name", "status", "sha256", "size", "checksum")}
-                        for i in r.inputs
-                    ]
-                ),
+                json.dumps([{k: i.get(k) for k in INPUT_FIELDS} for i in r.inputs]),
                 r.missing,
                 r.warnings,
                 json.dumps(r.row_counts),

@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from expectations.gate import QualityFailed, QualityReport, run_quality_gate
-from flows.alerts import alert_on_failure
+from flows.alerts import alert_on_failure, notify_accepted
 from flows.archive import remove_stale_incoming
 from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
 from flows.changes import ChangeReport, ask_sources, baseline, build_fingerprint, compare_bytes
@@ -127,10 +127,15 @@ def refresh(
     catalogue: str | None = None,
     run_id: str | None = None,
     force: bool = False,
+    accept_new_versions: bool = False,
 ) -> dict[str, Any]:
     """Refresh the warehouse from the catalogued releases; returns the run record. Does nothing
-    beyond asking the sources when no file changed since the published build, unless `force`."""
+    beyond asking the sources when no file changed since the published build, unless `force`.
+    A file that matches no version the catalogue knows is refused unless `accept_new_versions`
+    (or MIGRATION_ETL_ACCEPT_NEW_VERSIONS) says to accept it."""
     overrides: dict[str, Any] = {}
+    if accept_new_versions:
+        overrides["accept_new_versions"] = True
     if source_dir is not None:
         overrides["source_dir"] = Path(source_dir)
     if data_dir is not None:
@@ -215,11 +220,7 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunReco
                 f"{f.edition} {f.kind.value} ({f.name}): {f.reason}" for f in fetched if f.status == "missing"
             ]
             record.warnings = [
-                f"{f.edition} {f.kind.value} ({f.name}): {text}"
-                for f in fetched
-                if f.status == "fetched"
-                for text in (f.reason, f.note if f.checksum == "not-official" else None)
-                if text
+                f"{f.edition} {f.kind.value} ({f.name}): {text}" for f in fetched for text in _identity_warnings(f)
             ]
             _check_editions_usable(cat, fetched)
             checked = compare_bytes(base, record.build_fingerprint, record.inputs)
@@ -283,6 +284,9 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunReco
         if record.error is not None:
             record.alert = alert_on_failure(record, settings)  # after the save: a slow webhook loses nothing
             record.save(settings.runs_dir)
+        elif record.status == "success" and any(i.get("newly_accepted") for i in record.inputs):
+            record.notice = notify_accepted(record, settings)
+            record.save(settings.runs_dir)
         publish_artifacts(record)
     return record
 
@@ -338,26 +342,34 @@ def _fetch_all(cat: Catalogue, settings: Settings) -> list[FetchedFile]:
     remove_stale_incoming(settings.releases_dir)
     where = f"mirror {settings.source_dir}" if settings.source_dir else "the UN DESA site"
     announce(
-        f"fetch: {sum(len(e.files) for e in cat.editions)} files of editions "
+        f"fetch: {sum(len(e.ingested) for e in cat.editions)} files of editions "
         f"{', '.join(e.edition for e in cat.editions)} from {where}"
     )
     futures = [
-        fetch_task.submit(edition, spec.kind.value, settings) for edition in cat.editions for spec in edition.files
+        fetch_task.submit(edition, spec.kind.value, settings) for edition in cat.editions for spec in edition.ingested
     ]
     results = [f.result() for f in futures]
     for f in results:
         if f.status == "missing":
             announce(f"fetch: {f.edition} {f.kind.value}: MISSING, {f.reason}; going on without it")
         else:
-            check = {
-                "verified": "checksum verified",
-                "unverified": "no checksum in the catalogue",
-                "not-official": f"NOT THE OFFICIAL FILE: {f.note}",
-            }[f.checksum or "unverified"]
+            verdict = f.verdict if f.official else (f.verdict or "").upper()
+            matched = f", matched: {f.matched}" if f.matched else ""
             new = "archived" if f.newly_archived else "already archived"
             stand_in = f" ({f.reason})" if f.reason else ""
-            announce(f"fetch: {f.edition} {f.kind.value}: sha256 {(f.sha256 or '')[:12]}, {check}, {new}{stand_in}")
+            sha = (f.sha256 or "")[:12]
+            announce(f"fetch: {f.edition} {f.kind.value}: sha256 {sha}, {verdict}{matched}, {new}{stand_in}")
     return results
+
+
+def _identity_warnings(f: FetchedFile) -> list[str]:
+    """What a reader must know about a file that is not plainly the official one."""
+    if f.status == "missing":
+        return []
+    notes = [f.reason] if f.reason else []
+    if not f.official:
+        notes.append(f"{f.verdict}" + (f", matched: {f.matched}" if f.matched else ""))
+    return notes + list(f.notes)
 
 
 def _check_editions_usable(cat: Catalogue, fetched: list[FetchedFile]) -> None:

@@ -32,6 +32,7 @@ def what_changed(record: RunRecord) -> str:
     changed = [f"{f['edition']} {f['kind']} {f['verdict']}" for f in files if f["verdict"] in moved]
     if unsure := sum(f["verdict"] == "unknown" for f in files):
         changed.append(f"{unsure} file(s) with a new size or time, not yet compared by sha256")
+    changed += [f"accepted new version of {i['edition']} {i['kind']}" for i in record.inputs if i.get("newly_accepted")]
     if BUILD_CHANGED in changes.get("reasons", []):
         changed.insert(0, "build inputs changed")
     if record.forced:
@@ -54,12 +55,20 @@ def markdown(record: RunRecord) -> str:
     if record.error:
         lines += ["", "## Error", "", f"Step **{record.error['step']}**: {record.error['message']}"]
     if record.inputs:
-        lines += ["", "## Inputs", "", "| edition | kind | file | status | sha256 | checksum |", "|---" * 6 + "|"]
+        lines += [
+            "",
+            "## Inputs",
+            "",
+            "| edition | kind | file | status | sha256 | version | identity matched |",
+            "|---" * 7 + "|",
+        ]
         lines += [
             f"| {i['edition']} | {i['kind']} | {i['name']} | {i['status']} | `{(i.get('sha256') or '')[:12]}` "
-            f"| {i.get('checksum') or ''} |"
+            f"| {i.get('verdict') or ''} | {i.get('matched') or ''} |"
             for i in record.inputs
         ]
+    if record.warnings:
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in record.warnings]
     changed = [f for f in record.changes.get("files", []) if f["verdict"] != "same"]
     if changed:
         lines += ["", "## Changes", ""]

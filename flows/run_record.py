@@ -53,6 +53,7 @@ class RunRecord(BaseModel):
     published_version: str | None = None  # the version this run published, or found still current
     error: dict[str, str] | None = None
     alert: dict[str, Any] | None = None  # the failure alert: sent or why not (flows.alerts)
+    notice: dict[str, Any] | None = None  # the notice of newly accepted versions, likewise
 
     def path(self, runs_dir: Path) -> Path:
         return runs_dir / f"{self.run_id}.json"

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     http_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0, description="Refuse larger downloads.")
     http_user_agent: str = BROWSER_USER_AGENT
 
+    accept_new_versions: bool = Field(
+        default=False,
+        description="Accept a file that matches none of the versions the catalogue knows (a re-published "
+        "file): archive it beside the old version, check it like any file, publish it marked as such.",
+    )
+
     alert_webhook: SecretStr | None = Field(
         default=None, description="POST a JSON alert here when a refresh fails (Slack-compatible `text` field)."
     )

@@ -4,16 +4,19 @@ generated release folders with a catalogue that points at them."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,20 @@ def prefect_server() -> Iterator[str]:
 
     with prefect_test_harness(server_startup_timeout=90):
         yield str(PREFECT_API_URL.value())
+
+
+# what SOURCES.md says of each mirror file the refresh ingests: original bytes are official (the
+# 2020 destination workbook is the later of two genuine saves), the 2020 O-D workbook is the
+# layout reconstruction, the 2024 one is absent
+MIRROR_VERDICTS = {
+    ("2024", "destination"): "official",
+    ("2024", "origin"): "official",
+    ("2024", "classification"): "official",
+    ("2020", "origin_destination"): "reconstruction",
+    ("2020", "destination"): "official",
+    ("2020", "origin"): "official",
+    ("2020", "classification"): "official",
+}
 
 
 @pytest.fixture(scope="session")
@@ -160,3 +177,42 @@ def local_page(browser: Any, **options: Any) -> tuple[Any, list[str]]:
         re.compile(r"^https?://(?!127\.0\.0\.1)"), lambda route: (outside.append(route.request.url), route.abort())
     )
     return page, outside
+
+
+# --- an alert webhook on loopback ------------------------------------------------------------------
+
+
+class Webhook(ThreadingHTTPServer):
+    received: list[dict[str, Any]]
+
+
+class Receiver(BaseHTTPRequestHandler):
+    server: Webhook
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.received.append({"path": self.path, "body": json.loads(body)})
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+@pytest.fixture
+def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
+    server = Webhook(("127.0.0.1", 0), Receiver)
+    server.received = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    monkeypatch.setenv("MIGRATION_ETL_ALERT_WEBHOOK", f"http://{host!s}:{port}/hooks/T0-secret")
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def webhook_root(webhook: Webhook) -> str:
+    host, port = webhook.server_address[:2]
+    return f"http://{host!s}:{port}"

@@ -15,7 +15,7 @@ import pytest
 
 from flows.catalogue import Catalogue, Edition
 from flows.changes import BUILD_CHANGED, ask_sources, compare_bytes
-from flows.errors import ChecksumMismatch, FetchError
+from flows.errors import ChecksumMismatch, FetchError, UnknownVersion
 from flows.fetch import fetch_file
 from flows.run_record import RunRecord
 from flows.settings import Settings
@@ -104,11 +104,15 @@ def server(tmp_path: Path) -> Iterator[Server]:
     httpd.server_close()
 
 
-def edition_for(server: Server, sha256: str | None, git_blob: str | None = None) -> Edition:
-    return catalogue_for(server, sha256, git_blob).editions[0]
+def edition_for(server: Server, sha256: str | None) -> Edition:
+    return catalogue_for(server, sha256).editions[0]
 
 
-def catalogue_for(server: Server, sha256: str | None, git_blob: str | None = None) -> Catalogue:
+def edition_with(server: Server, versions: list[dict[str, object]]) -> Edition:
+    return catalogue_for(server, None, versions).editions[0]
+
+
+def catalogue_for(server: Server, sha256: str | None, versions: list[dict[str, object]] | None = None) -> Catalogue:
     host, port = server.server_address[:2]
     cat = Catalogue.model_validate(
         {
@@ -119,7 +123,7 @@ def catalogue_for(server: Server, sha256: str | None, git_blob: str | None = Non
                     "title": "t",
                     "years": [2020],
                     "files": [
-                        {"kind": "origin", "name": NAME, "sha256": sha256, "git_blob": git_blob},
+                        {"kind": "origin", "name": NAME, "sha256": sha256, "versions": versions or []},
                         {"kind": "classification", "name": "c.xlsx"},
                     ],
                 }
@@ -148,7 +152,7 @@ def test_download_is_archived_by_checksum(server: Server, tmp_path: Path) -> Non
     settings = settings_for(tmp_path)
     got = fetch(server, settings)
     digest = hashlib.sha256(server.script.body).hexdigest()
-    assert got.status == "fetched" and got.checksum == "verified" and got.sha256 == digest
+    assert got.status == "fetched" and got.verdict == "official" and got.sha256 == digest
     assert got.path == settings.releases_dir / "2020" / digest / NAME
     assert got.path.read_bytes() == server.script.body
     assert not got.path.stat().st_mode & 0o222, "archived files are read-only"
@@ -256,16 +260,52 @@ def test_rate_limit_waits_as_told(server: Server, tmp_path: Path) -> None:
     assert time.perf_counter() - started >= 1.0, "Retry-After: 1 was honoured"
 
 
-def test_official_identity_by_git_blob(server: Server, tmp_path: Path) -> None:
+def test_a_third_party_record_identifies_an_official_download(server: Server, tmp_path: Path) -> None:
+    """The served bytes were never hashed here, but their MD5 and size are in someone's download log."""
     body = server.script.body
-    blob = hashlib.sha1(b"blob %d\0" % len(body) + body, usedforsecurity=False).hexdigest()
+    md5 = hashlib.md5(body, usedforsecurity=False).hexdigest()
+    record = {"md5": md5, "size": len(body), "status": "third-party", "source": "owid/etl download, 2024-07-16"}
+    ed = edition_with(server, [record])
+    got = fetch_file(ed, ed.files[0], settings_for(tmp_path))
+    assert (got.verdict, got.official) == ("official (matches owid/etl download, 2024-07-16)", True)
+    assert got.matched == "md5 + size of 'owid/etl download, 2024-07-16'"
+    assert (got.md5, got.size, got.sha256) == (md5, len(body), hashlib.sha256(body).hexdigest())
+
+
+def test_an_unknown_version_is_refused_then_accepted_once_and_remembered(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file matching none of the known versions (here: the official file's git blob) is refused
+    before it is archived; accepted (the deployment's setting), it is archived with the operator's
+    acceptance beside it, and a later run without the setting knows it."""
+    body = server.script.body
+    blob = {"git_blob": "305a2b13b24baf0c789be80ec8e5cb9b9102e4f1", "status": "third-party", "source": "a repository"}
+    ed = edition_with(server, [blob])
     settings = settings_for(tmp_path)
-    ed = edition_for(server, None, git_blob=blob)
-    assert fetch_file(ed, ed.files[0], settings).checksum == "verified"
-    other = edition_for(server, None, git_blob="305a2b13b24baf0c789be80ec8e5cb9b9102e4f1")
-    got = fetch_file(other, other.files[0], settings)
-    assert got.checksum == "not-official"
-    assert got.note == f"differs from the official file (git blob {blob[:12]}, official 305a2b13b24b)"
+    sha, md5 = hashlib.sha256(body).hexdigest(), hashlib.md5(body, usedforsecurity=False).hexdigest()
+    with pytest.raises(UnknownVersion) as refused:
+        fetch_file(ed, ed.files[0], settings)
+    assert str(refused.value) == (
+        f"{NAME}: sha256 {sha} matches none of the catalogue's versions; the file was not archived. It is an "
+        f"unknown version of edition 2020's origin file: {len(body):,} B, SHA-256 {sha}, MD5 {md5}. Known versions: "
+        "(1) official, third-party record (a repository): git_blob 305a2b13b24b. If UN DESA re-published this "
+        "file, compare it (migration-etl sources) and accept it with `migration-etl run --accept-new-versions` "
+        "(a scheduled deployment: MIGRATION_ETL_ACCEPT_NEW_VERSIONS=true); it is then archived beside the old "
+        "version, checked like any file and published as 'accepted new version'."
+    )
+    assert archived_files(settings) == []
+
+    monkeypatch.setenv("MIGRATION_ETL_ACCEPT_NEW_VERSIONS", "true")
+    accepting = settings_for(tmp_path)
+    assert accepting.accept_new_versions
+    got = fetch_file(ed, ed.files[0], accepting)
+    assert (got.verdict, got.newly_accepted, got.official) == ("accepted new version", True, False)
+    assert got.path is not None and (got.path.parent / f"{NAME}.accepted.json").is_file()
+
+    monkeypatch.delenv("MIGRATION_ETL_ACCEPT_NEW_VERSIONS")
+    again = fetch_file(ed, ed.files[0], settings_for(tmp_path))
+    assert (again.verdict, again.newly_accepted) == ("accepted new version", False)
+    assert again.matched is not None and again.matched.startswith("an operator's acceptance of ")
 
 
 def test_size_cap_while_streaming(server: Server, tmp_path: Path) -> None:

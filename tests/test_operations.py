@@ -13,10 +13,7 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -33,7 +30,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.refresh import refresh
 from flows.settings import PROJECT_DIR, Settings
-from tests.conftest import copy_mirror, rezip, write_catalogue
+from tests.conftest import Webhook, copy_mirror, rezip, webhook_root, write_catalogue
 from tests.workbooks import YEARS, make_world, official_names, write_edition
 
 pytestmark = pytest.mark.slow
@@ -164,37 +161,6 @@ def wait_for_deployment(name: str, serving: subprocess.Popen[str], timeout: floa
 # --- monitoring and alerts -------------------------------------------------------------------------
 
 
-class Webhook(ThreadingHTTPServer):
-    received: list[dict[str, Any]]
-
-
-class Receiver(BaseHTTPRequestHandler):
-    server: Webhook
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append({"path": self.path, "body": json.loads(body)})
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-
-@pytest.fixture
-def webhook(monkeypatch: pytest.MonkeyPatch) -> Iterator[Webhook]:
-    server = Webhook(("127.0.0.1", 0), Receiver)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    monkeypatch.setenv("MIGRATION_ETL_ALERT_WEBHOOK", f"http://{host!s}:{port}/hooks/T0-secret")
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 def test_a_bad_webhook_url_is_refused_when_the_settings_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIGRATION_ETL_ALERT_WEBHOOK", "https://hooks.example.com:abc/T0/B0/secret")
     with pytest.raises(ValidationError, match="MIGRATION_ETL_ALERT_WEBHOOK is not a valid URL"):
@@ -262,11 +228,6 @@ def table_rows(output: str) -> list[dict[str, str]]:
         else:
             rows[-1] = [f"{a} {b.strip()}".strip() for a, b in zip(rows[-1], cells, strict=True)]
     return [dict(zip(header, row, strict=True)) for row in rows]
-
-
-def webhook_root(webhook: Webhook) -> str:
-    host, port = webhook.server_address[:2]
-    return f"http://{host!s}:{port}"
 
 
 # --- new versions ----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.conftest import cli, copy_mirror, free_port, local_page, rezip, sha256, wait_for_http
+from tests.conftest import MIRROR_VERDICTS, cli, copy_mirror, free_port, local_page, rezip, sha256, wait_for_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
@@ -43,6 +43,22 @@ def test_cli_reports_steps_missing_file_and_summary(data: Path) -> None:
     assert "succeeded" in out and "corridors" in out and "country_balance" in out
     assert f"Warehouse: {data.resolve() / 'published' / 'warehouse.duckdb'}" in out
     assert "failed; " in out and " 0 failed" in out
+
+
+def test_each_input_has_the_verdict_sources_md_gives_it(data: Path) -> None:
+    """The refresh's own record of the mirror: original bytes are official, the 2020 O-D workbook
+    is the layout reconstruction (ingested and marked), and the CLI and the warehouse say so."""
+    first = min((data / "runs").glob("*.json"))
+    record = json.loads(first.read_text())
+    verdicts = {(i["edition"], i["kind"]): i.get("verdict") for i in record["inputs"]}
+    assert verdicts == {**MIRROR_VERDICTS, ("2024", "origin_destination"): None}  # None: missing
+    assert record["warnings"] == [
+        "2020 origin_destination (undesa_pd_2020_ims_stock_by_sex_destination_and_origin.xlsx): reconstruction, "
+        "matched: sha256 of 'layout reconstruction of the mirror, official values (SOURCES.md 1b)'"
+    ]
+    out = " ".join((data / "first-run.txt").read_text().split())
+    assert "fetch: 2020 origin_destination: sha256 8a8b7f4e6c81, RECONSTRUCTION, matched: sha256 of" in out
+    assert "fetch: 2020 destination: sha256 c2bae98812a1, official, matched: sha256 of 'mirror copy, save of" in out
 
 
 def test_every_mart_is_published(data: Path) -> None:
@@ -217,6 +233,14 @@ def test_a_truncated_workbook_fails_and_publishes_nothing(
     result = cli(prefect_server, "run", "--source-dir", str(broken), "--data-dir", str(data))
     assert result.returncode == 1
     assert (
+        "Refresh failed at step fetch: undesa_pd_2020_ims_stock_by_sex_destination_and_origin.xlsx: sha256 "
+        f"{sha256(od)} does not match the catalogue's 8a8b7f4e6c81a1bfe7d237eb472bd8952f63fc0171ac571ccf2a8e134239fc8d;"
+        " the file was not archived. It is an unknown version of edition 2020's origin_destination file: 1,000,000 B"
+    ) in " ".join(result.stderr.split()), result.stderr
+    # accepting a new version loosens nothing else: the file must still parse
+    result = cli(prefect_server, "run", "--source-dir", str(broken), "--data-dir", str(data), "--accept-new-versions")
+    assert result.returncode == 1
+    assert (
         "Refresh failed at step parse: undesa_pd_2020_ims_stock_by_sex_destination_and_origin.xlsx: "
         "not a readable xlsx workbook: truncated"
     ) in " ".join(result.stderr.split())
@@ -233,12 +257,10 @@ class Refresh:
     """A CLI refresh in a child process whose output is watched line by line, to kill it at a chosen
     moment with SIGKILL: no handler, no `finally`, exactly what a power cut or the OOM killer does."""
 
-    def __init__(self, prefect_server: str, mirror: Path, data: Path, force: bool = True) -> None:
+    def __init__(self, prefect_server: str, mirror: Path, data: Path, *flags: str) -> None:
         env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            # forced, unless a file changed: each run must get as far as the step it is killed in
-            [sys.executable, "-m", "flows.cli", "run", *(["--force"] if force else []), "--source-dir", str(mirror)]
-            + ["--data-dir", str(data)],
+            [sys.executable, "-m", "flows.cli", "run", *flags, "--source-dir", str(mirror), "--data-dir", str(data)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -300,7 +322,7 @@ def test_killed_at_parse_dbt_and_publish_then_recovers(
 
     # 1. during parse: the corridor workbook must be parsed again (1.5 s here), so it is killed inside it
     shutil.rmtree(data / "raw" / "od_stock" / "release=2020")
-    run = Refresh(prefect_server, mirror, data)
+    run = Refresh(prefect_server, mirror, data, "--force")  # forced: it must get as far as the step it is killed in
     run.wait_for(lambda: "parse: 2024 classification" in run.output, "the 2024 files parsed")
     time.sleep(0.3)
     run.kill()
@@ -308,7 +330,7 @@ def test_killed_at_parse_dbt_and_publish_then_recovers(
     assert_published_intact(data, before)
 
     # 2. during dbt build: after parsing what the last run left half done, killed with the build database open
-    run = Refresh(prefect_server, mirror, data)
+    run = Refresh(prefect_server, mirror, data, "--force")
     run.wait_for(lambda: "dbt build: staging" in run.output, "dbt build started")
     run.wait_for(lambda: (data / "build" / "current" / "warehouse.duckdb").is_file(), "a build database")
     time.sleep(3)
@@ -318,7 +340,7 @@ def test_killed_at_parse_dbt_and_publish_then_recovers(
     assert_published_intact(data, before)
 
     # 3. during publish: killed while the new version is being assembled beside the published one
-    run = Refresh(prefect_server, mirror, data)
+    run = Refresh(prefect_server, mirror, data, "--force")
     run.wait_for(lambda: any((data / "published-versions").glob(".partial-*")), "publish assembling a version")
     run.kill()
     assert "16 models, 63 tests passed" in run.output, run.output
@@ -326,13 +348,14 @@ def test_killed_at_parse_dbt_and_publish_then_recovers(
     assert any((data / "published-versions").glob(".partial-*")), "the kill left its partial version"
     assert_published_intact(data, before)
 
-    # 4. a corrected corridor workbook arrives (new bytes, the same cells): the next refresh, not
-    #    forced, finds it, rebuilds and names it; a second one started meanwhile is refused
+    # 4. a corrected corridor workbook arrives (new bytes, the same cells), and an operator accepts
+    #    it: the next refresh, not forced, finds it, rebuilds and names it; a second one started
+    #    meanwhile is refused
     corrected = copy_mirror(mirror, tmp_path / "mirror")
     od = corrected / "undesa_pd_2020_ims_stock_by_sex_destination_and_origin.xlsx"
     old_sha = sha256(od)
     rezip(od)
-    run = Refresh(prefect_server, corrected, data, force=False)
+    run = Refresh(prefect_server, corrected, data, "--accept-new-versions")
     run.wait_for(lambda: "fetch: " in run.output, "the refresh holding the lock")
     second = cli(prefect_server, "run", "--source-dir", str(mirror), "--data-dir", str(data))
     assert second.returncode == 1

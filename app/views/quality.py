@@ -10,6 +10,7 @@ import streamlit as st
 
 from app.warehouse import mart_parquet, published, query
 
+FILE_COLUMNS = ["edition", "kind", "verdict", "matched", "name", "sha256"]
 MARTS = ["corridors", "corridor_pairs", "country_balance", "country_partners", "region_flows", "release_revisions"]
 CITATION = (
     "United Nations Department of Economic and Social Affairs, Population Division (2024). "
@@ -41,17 +42,24 @@ for line in last["warnings"]:
     st.warning(line)
 
 st.subheader("Source files")
-files = pd.DataFrame(json.loads(last["input_files"]))
-files.loc[files["status"] == "missing", "checksum"] = "file missing"
+files = pd.DataFrame(json.loads(last["input_files"])).reindex(columns=[*FILE_COLUMNS, "status"])
+files.loc[files["status"] == "missing", "verdict"] = "file missing"
 st.dataframe(
-    files[["edition", "kind", "name", "checksum", "sha256"]],
+    files[FILE_COLUMNS],
     hide_index=True,
-    column_config={"checksum": "Checksum check", "sha256": "SHA-256"},
+    column_config={
+        "verdict": "Version",
+        "matched": st.column_config.TextColumn("Identity matched", width="large"),
+        "sha256": "SHA-256",
+    },
 )
 st.caption(
-    "'verified': matches the checksum recorded for the official file; 'not-official': differs from the "
-    "official file (the 2020 origin-destination workbook here is a layout reconstruction); 'unverified': no "
-    "reference checksum."
+    "**Version** says which version of the file was used. *official*: its checksum matches one computed here "
+    "from the official file; *official (matches …)*: it matches a third party's record of an official download "
+    "(its MD5 and size, or a git blob); *reconstruction* and *re-saved copy*: a known stand-in, not the official "
+    "bytes (its figures are the official ones, but read them with that in mind); *accepted new version*: a version "
+    "the catalogue did not know, accepted by an operator and checked like any file; *unverified*: nothing is "
+    "known of that file to check it against."
 )
 
 st.subheader("Quality checks")
