@@ -125,7 +125,7 @@ def run_quality_gate(
                     params = {
                         "years": edition.years,
                         "country_codes": classification.get(chunk.release, []),
-                        **_row_bounds(meta.get("row_bounds"), edition, len(chunk.years or edition.years)),
+                        **_row_bounds(meta.get("row_bounds"), edition, len(chunk.years or edition.years), chunk.sexes),
                     }
                 definition = _definition(context, source, suite, spec["name"] + chunk.suffix)
                 outcome = definition.run(
@@ -223,12 +223,13 @@ def _country_codes(con: duckdb.DuckDBPyConnection) -> dict[str, list[int]]:
     return {str(release): list(codes) for release, codes in rows}
 
 
-def _row_bounds(kind: str | None, edition: Any, years: int) -> dict[str, int]:
+def _row_bounds(kind: str | None, edition: Any, years: int, sexes: int) -> dict[str, int]:
     """Row-count bounds for a raw table (or the given number of its years), from the edition's
-    expected sizes in the catalogue."""
+    expected sizes in the catalogue, per year and per sex the table holds (the 2015 and 2017
+    origin-destination copies hold both sexes only)."""
     if kind is None:
         return {}
-    per_year_and_sex = years * SEXES
+    per_year_and_sex = years * sexes
     low, high = {
         "locations": edition.expected_locations,
         "od_rows": edition.expected_od_rows,
@@ -245,6 +246,13 @@ class Chunk:
     release: str | None
     years: list[int] | None  # None: every year
     frame: Any  # pandas.DataFrame
+
+    @property
+    def sexes(self) -> int:
+        """How many sexes the rows hold (both sexes only, or all three)."""
+        if "sex" not in self.frame.columns:
+            return SEXES
+        return max(1, int(self.frame["sex"].nunique()))
 
     @property
     def suffix(self) -> str:

@@ -28,12 +28,16 @@ class FileKind(StrEnum):
     DESTINATION = "destination"
     ORIGIN = "origin"
     CLASSIFICATION = "classification"
+    # UNSD's M49 list (current names, ISO3, LDC/LLDC/SIDS): not part of a release, listed with the newest
+    M49 = "m49"
     # published beside the others and catalogued for its identity only (`ingest: false`)
     DESTINATION_BY_AGE = "destination_by_age"
 
 
 # the kinds a parser reads (flows.parsers); any other kind is catalogued with `ingest: false`
-PARSED_KINDS = frozenset({FileKind.ORIGIN_DESTINATION, FileKind.DESTINATION, FileKind.ORIGIN, FileKind.CLASSIFICATION})
+PARSED_KINDS = frozenset(
+    {FileKind.ORIGIN_DESTINATION, FileKind.DESTINATION, FileKind.ORIGIN, FileKind.CLASSIFICATION, FileKind.M49}
+)
 
 
 class VersionStatus(StrEnum):
@@ -105,6 +109,16 @@ class ReleaseFile(BaseModel):
     kind: FileKind
     name: str = Field(description="Official file name; also the name it is archived and mirrored under.")
     url: str | None = Field(default=None, description="Download address; defaults to base_url + name.")
+    download_page: str | None = Field(
+        default=None,
+        description="Where a person exports the file by hand (no stable download address): the refresh takes "
+        "it from a mirror only, and over HTTP reports it missing with this page.",
+    )
+    none_marker: str | None = Field(
+        default=None,
+        description="A placeholder that this file puts in every origin cell without a figure, read as 'no "
+        "migrants listed' like a blank (the 2017 origin-destination table fills them with '..').",
+    )
     versions: list[KnownVersion] = Field(
         default_factory=list,
         description="Every version of this file known to exist, official or not (flows.identity judges a "
@@ -166,6 +180,9 @@ class ReleaseFile(BaseModel):
 class Edition(BaseModel):
     edition: str = Field(pattern=r"^\d{4}$")
     title: str
+    citation: str = Field(default="", description="How UN DESA asks the edition to be cited.")
+    licence: str = Field(default="", description="The terms the edition's workbooks state.")
+    base_url: str | None = Field(default=None, description="Where this edition's files are, if not the catalogue's.")
     years: list[int] = Field(min_length=1, description="Reference years of the edition, in order.")
     files: list[ReleaseFile]
     expected_locations: tuple[int, int] = Field(
@@ -216,9 +233,10 @@ class Catalogue(BaseModel):
         if len(names) != len(set(names)):
             raise ValueError("an edition is listed twice")
         for edition in self.editions:
+            base = edition.base_url or self.base_url
             for f in edition.files:
-                if f.url is None:
-                    f.url = self.base_url.rstrip("/") + "/" + f.name
+                if f.url is None and f.download_page is None:
+                    f.url = base.rstrip("/") + "/" + f.name
         return self
 
     def edition(self, edition: str) -> Edition:

@@ -172,7 +172,8 @@ def _ask(
         return FileChange(*where, "new", "not in the baseline")
     if settings.source_dir is not None:
         return _ask_mirror(settings.source_dir.expanduser().resolve() / spec.name, old, where)
-    assert spec.url is not None
+    if spec.url is None:
+        return FileChange(*where, "same", "exported by hand; not asked over HTTP")
     return _ask_http(client, spec.url, old, where)
 
 

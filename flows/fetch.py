@@ -131,7 +131,9 @@ def fetch_from_mirror(edition: Edition, spec: ReleaseFile, settings: Settings) -
 
 
 def fetch_over_http(edition: Edition, spec: ReleaseFile, settings: Settings) -> FetchedFile:
-    assert spec.url is not None
+    if spec.url is None:  # exported by hand from a web page: only a mirror (or the archive) has it
+        reason = f"no download address: export it from {spec.download_page} into a mirror (--source-dir)"
+        return _not_at_source(edition, spec, settings, str(spec.download_page), reason)
     url = spec.url
     timeout = httpx.Timeout(settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds)
     headers = {"User-Agent": settings.http_user_agent, "Accept": "*/*"}

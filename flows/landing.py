@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows.catalogue import Catalogue
 from flows.parsers import PARSER_VERSION
 from flows.tables import SCHEMAS, TABLES_BY_KIND, empty
 
@@ -121,3 +122,29 @@ def prune(raw_dir: Path, editions: set[str]) -> list[Path]:
                 shutil.rmtree(part)
                 removed.append(part)
     return removed
+
+
+def land_catalogue(raw_dir: Path, cat: Catalogue) -> dict[str, int]:
+    """The catalogue's own facts about each edition (title, citation, licence, reference years) as
+    the `releases` table, so the marts and the app can cite what they show; and an empty partition
+    for every table no catalogued file feeds (a catalogue without the M49 list, say), so dbt reads
+    "no rows" instead of failing on an empty glob."""
+    import hashlib
+    import json
+
+    for edition in cat.editions:
+        row = {
+            "release": [edition.edition],
+            "title": [edition.title],
+            "citation": [edition.citation or None],
+            "licence": [edition.licence or None],
+            "reference_years": [edition.years],
+        }
+        digest = hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
+        if not (partition_dir(raw_dir, "releases", edition.edition) / landed_name(digest)).is_file():
+            land(raw_dir, edition.edition, {"releases": pa.Table.from_pydict(row, schema=SCHEMAS["releases"])}, digest)
+    fed = {table for e in cat.editions for f in e.ingested for table in TABLES_BY_KIND.get(f.kind.value, ())}
+    for table in SCHEMAS:
+        if table != "releases" and table not in fed and not any((raw_dir / table).glob("*/*.parquet")):
+            land(raw_dir, cat.editions[0].edition, {table: empty(table)}, None)
+    return {"releases": len(cat.editions)}

@@ -29,7 +29,15 @@ from flows.changes import ChangeReport, ask_sources, baseline, build_fingerprint
 from flows.dbt_build import DbtSummary, generate_docs, run_dbt_build
 from flows.errors import EtlError, FetchError
 from flows.fetch import FetchedFile, fetch_file
-from flows.landing import is_landed, land, land_missing, landed_rows, prune, remove_partial_files
+from flows.landing import (
+    is_landed,
+    land,
+    land_catalogue,
+    land_missing,
+    landed_rows,
+    prune,
+    remove_partial_files,
+)
 from flows.lock import refresh_lock
 from flows.parsers import streaming_parser_for
 from flows.publish import Published, publish
@@ -405,6 +413,7 @@ def _parse_all(cat: Catalogue, fetched: list[FetchedFile], settings: Settings) -
         outcomes.append(outcome)
     for removed in prune(settings.raw_dir, {e.edition for e in cat.editions}):
         announce(f"parse: removed {removed}, an edition no longer in the catalogue")
+    land_catalogue(settings.raw_dir, cat)
     return outcomes
 
 

@@ -89,8 +89,10 @@ def _ask_http(
     last: Archived | None,
     validators: tuple[str | None, str | None] | None,
 ) -> SourceAnswer:
-    assert spec.url is not None
-    where = (edition.edition, spec.kind.value, spec.name, spec.ingest, spec.url)
+    where = (edition.edition, spec.kind.value, spec.name, spec.ingest, spec.url or str(spec.download_page))
+    if spec.url is None:
+        detail = f"no download address: exported by hand from {spec.download_page}"
+        return SourceAnswer(*where, "not asked (exported by hand)", detail, _against(last, None))
     etag, modified = validators or (None, None)
     conditional = {"If-None-Match": etag} if etag else {}
     if modified:

@@ -95,6 +95,32 @@ SCHEMAS: dict[str, pa.Schema] = {
         ]
         + _SOURCE
     ),
+    "m49": pa.schema(
+        [
+            ("release", pa.string()),
+            ("location_code", pa.int32()),
+            ("location_name", pa.string()),
+            ("iso2", pa.string()),
+            ("iso3", pa.string()),
+            ("region_name", pa.string()),
+            ("subregion_name", pa.string()),
+            ("intermediate_region_name", pa.string()),
+            ("is_least_developed", pa.bool_()),
+            ("is_landlocked_developing", pa.bool_()),
+            ("is_small_island_developing", pa.bool_()),
+        ]
+        + _SOURCE
+    ),
+    # the catalogue's own facts about each edition, landed by the refresh (not parsed from a file)
+    "releases": pa.schema(
+        [
+            ("release", pa.string()),
+            ("title", pa.string()),
+            ("citation", pa.string()),
+            ("licence", pa.string()),
+            ("reference_years", pa.list_(pa.int16())),
+        ]
+    ),
 }
 
 # Which raw tables each kind of file feeds.
@@ -103,6 +129,7 @@ TABLES_BY_KIND: dict[str, tuple[str, ...]] = {
     "destination": ("destination_totals", "population"),
     "origin": ("origin_totals",),
     "classification": ("locations",),
+    "m49": ("m49",),
 }
 
 

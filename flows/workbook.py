@@ -26,8 +26,9 @@ Cell = Any
 
 # Placeholders the release notes define for "no number here"; anything else textual in a number
 # cell is an error. `..` not available, `…` likewise, `~` suppressed (under 5), `—` under half a
-# unit; an empty cell is a value the table does not give.
-PLACEHOLDERS = frozenset({"..", "…", "~", "—", ""})
+# unit, `-` (Rev.2019's matrix, where a country did not exist yet) not available; an empty cell
+# is a value the table does not give.
+PLACEHOLDERS = frozenset({"..", "…", "~", "—", "-", ""})
 SEXES = ("total", "male", "female")
 SEX_LABELS = {"total": "both sexes", "male": "males", "female": "females"}
 HEADER_SCAN_ROWS = 40
@@ -329,7 +330,7 @@ def _block_sexes(sheet: Sheet, year_row: int, runs: list[list[tuple[int, int]]])
         titles = [_row_text(sheet, r, run[0][0], run[-1][0]) for run in runs]
         if not all(titles):
             continue
-        found = [_sex_of(t) for t in titles]
+        found = [sex_of(t) for t in titles]
         if sorted(f or "" for f in found) != sorted(SEXES):
             raise sheet.error(
                 f"the block titles {titles} do not name both sexes, males and females once each",
@@ -346,13 +347,15 @@ def _row_text(sheet: Sheet, row: int, first: int, last: int) -> str:
     )
 
 
-def _sex_of(title: str) -> str | None:
+def sex_of(title: str) -> str | None:
+    """Which sex a block or table title names: `(both sexes)`, `Total migrant stock` (Rev.2015's
+    matrices), `(male)`, `Female migrant stock`, ..."""
     text = title.lower()
     if "female" in text:
         return "female"
     if re.search(r"\bmales?\b", text):
         return "male"
-    if "both sexes" in text:
+    if "both sexes" in text or re.search(r"\btotal migrant stock\b", text):
         return "total"
     return None
 

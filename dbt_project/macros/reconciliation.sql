@@ -1,64 +1,54 @@
-{#- Reconciliation of an official totals table (destination or origin workbook) with the
-    origin-destination table: for every edition that has both, each country's O-D sum for every
-    year and sex equals its official total. Applied in yml to the two staging totals models.
-    A placeholder ('..') in the official table, or in one of the O-D cells being summed, leaves
-    nothing to reconcile against; a country the official table lacks, or a number the O-D rows do
-    not add up to, is a failing row. -#}
-{% test reconciles_with_od_sums(model, od_sum_column) %}
+{#- The reconciliation's verdict on one check of int_od_reconciliation: every disagreement it finds
+    must be listed in the known_discrepancies seed. A seed row names one location, or (location_code
+    empty) a whole edition-year-sex block with the number of locations it expects; a block whose
+    count changed fails whole, so a new discrepancy never hides in a listed block. Failing rows say
+    which cell (file, sheet, row, column) and both figures. -#}
+{% test only_listed_discrepancies(model, check, reference_label, od_label) %}
 
-with editions as (
-    select distinct release from {{ ref('stg_undesa__od_stocks') }}
-    intersect
-    select distinct release from {{ model }}
+with found as (
+    select * from {{ model }} where check_name = '{{ check }}'
 ),
 
-official as (
-    select release, year, sex, location_code as country_code, migrants as official_total,
-        source_file, source_sheet, source_row, source_column
-    from {{ model }}
-    where is_country and release in (select release from editions)
+listed as (
+    select * from {{ ref('known_discrepancies') }} where check_name = '{{ check }}'
 ),
 
-od as (
-    select release, year, sex, country_code, coalesce({{ od_sum_column }}, 0) as od_sum
-    from {{ ref('int_od_totals_aggregated') }}
-    where {{ od_sum_column }}_unavailable = 0 and release in (select release from editions)
+one_by_one as (
+    select found.*, listed.release is not null as is_listed
+    from found
+    left join listed
+        on listed.location_code is not null
+        and found.release = listed.release
+        and found.year = listed.year
+        and found.sex = listed.sex
+        and found.location_code = listed.location_code
 ),
 
-unavailable as (
-    select release, year, sex, country_code
-    from {{ ref('int_od_totals_aggregated') }}
-    where {{ od_sum_column }}_unavailable > 0
+blocks as (
+    select listed.release, listed.year, listed.sex, listed.rows, count(found.location_code) as found_rows
+    from listed
+    left join found
+        on found.release = listed.release and found.year = listed.year and found.sex = listed.sex
+    where listed.location_code is null
+    group by all
 )
 
 select
-    coalesce(official.release, od.release) as release,
-    coalesce(official.year, od.year) as year,
-    coalesce(official.sex, od.sex) as sex,
-    coalesce(official.country_code, od.country_code) as country_code,
-    official.source_file,
-    official.source_sheet,
-    official.source_row,
-    official.source_column,
-    official.official_total,
-    od.od_sum,
-    coalesce(od.od_sum, 0) - coalesce(official.official_total, 0) as difference
-from official
-full outer join od
-    on official.release = od.release
-    and official.year = od.year
-    and official.sex = od.sex
-    and official.country_code = od.country_code
-where not exists (
-        select 1 from unavailable as u
-        where u.release = coalesce(official.release, od.release)
-          and u.year = coalesce(official.year, od.year)
-          and u.sex = coalesce(official.sex, od.sex)
-          and u.country_code = coalesce(official.country_code, od.country_code)
-    )
-  and (
-    (official.country_code is null and od.od_sum <> 0)
-    or (official.official_total is not null and coalesce(od.od_sum, 0) <> official.official_total)
-  )
+    one_by_one.release,
+    one_by_one.year,
+    one_by_one.sex,
+    one_by_one.location_code as country_code,
+    one_by_one.source_file,
+    one_by_one.source_sheet,
+    one_by_one.source_row,
+    one_by_one.source_column,
+    one_by_one.reference_value as {{ reference_label }},
+    one_by_one.od_value as {{ od_label }},
+    one_by_one.difference
+from one_by_one
+left join blocks
+    on one_by_one.release = blocks.release and one_by_one.year = blocks.year and one_by_one.sex = blocks.sex
+where not one_by_one.is_listed
+  and (blocks.release is null or blocks.found_rows <> blocks.rows)
 
 {% endtest %}

@@ -10,7 +10,7 @@ import pyarrow as pa
 from flows.catalogue import Edition, FileKind
 
 # Bump when a parser's output changes, so landed tables are rebuilt from the archived files.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 Parser = Callable[[Path, str, Edition], dict[str, pa.Table]]
 # What the refresh lands: each table as Arrow batches, read lazily where a table can be large.
@@ -20,6 +20,7 @@ StreamingParser = Callable[[Path, str, Edition], Batches]
 
 def parser_for(kind: FileKind) -> Parser:
     from flows.parsers.classification import parse_classification
+    from flows.parsers.m49 import parse_m49
     from flows.parsers.origin_destination import parse_origin_destination
     from flows.parsers.totals import parse_destination, parse_origin
 
@@ -28,6 +29,7 @@ def parser_for(kind: FileKind) -> Parser:
         FileKind.DESTINATION: parse_destination,
         FileKind.ORIGIN: parse_origin,
         FileKind.CLASSIFICATION: parse_classification,
+        FileKind.M49: parse_m49,
     }
     return parsers[kind]
 

@@ -14,7 +14,11 @@ def is_name(label: str) -> bool:
 
 
 def is_code(label: str) -> bool:
-    return label in {"code", "location code"}
+    return label in {"code", "location code", "country code"}
+
+
+def is_year(label: str) -> bool:
+    return label == "year"
 
 
 def is_notes(label: str) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from flows.catalogue import Edition
+from flows.errors import ParseError
 from flows.parsers import Batches, labels
 from flows.parsers.totals import COUNTRY_CODE_LIMIT
 from flows.tables import Columns
@@ -44,13 +45,24 @@ def parse_origin_destination(path: Path, sha256: str, edition: Edition) -> dict[
 
 def stream_origin_destination(path: Path, sha256: str, edition: Edition) -> Batches:
     """The header is read and checked now; the rows are parsed as the batches are consumed, so
-    memory does not grow with the sheet. A problem further down raises from the iteration."""
-    sheet = Workbook(path).stream(SHEET)
-    header, roles = find_header(
-        sheet,
-        {"destination_code": labels.is_destination_code, "origin_code": labels.is_origin_code},
-        edition.years,
-    )
+    memory does not grow with the sheet. A problem further down raises from the iteration.
+
+    The layout is told by the header of `Table 1`: the long table of Rev.2020/2024 (one row per
+    destination and origin), or the matrix of Rev.2015-2019 (origins in columns, flows.parsers.od_matrix)."""
+    book = Workbook(path)
+    sheet = book.stream(SHEET)
+    try:
+        header, roles = find_header(
+            sheet,
+            {"destination_code": labels.is_destination_code, "origin_code": labels.is_origin_code},
+            edition.years,
+        )
+    except ParseError:
+        from flows.parsers.od_matrix import matrix_header, stream_od_matrix
+
+        if matrix_header(sheet) is None:
+            raise
+        return stream_od_matrix(book, sheet, sha256, edition)
     dest_name_col = next((i for i, lab in enumerate(header.labels) if labels.is_destination_name(lab)), None)
     origin_name_col = next((i for i, lab in enumerate(header.labels) if labels.is_origin_name(lab)), None)
     dest_col, origin_col = roles["destination_code"], roles["origin_code"]

@@ -1,6 +1,8 @@
 -- Per country, release and year: immigrants (official destination totals), emigrants (official
--- origin totals), net and balance index, population and the immigrant share of it. Where an
--- edition lacks a totals workbook, the origin-destination sums stand in and `source` says so.
+-- origin totals, or, in the editions without a by-origin workbook, the WORLD row of the
+-- origin-destination table, which UN DESA publishes as each origin's total), net and balance index,
+-- population and the immigrant share of it. Where an edition lacks a totals workbook, the
+-- origin-destination table's own totals stand in, and the *_source columns say so.
 with countries as (
     select * from {{ ref('int_countries_resolved') }}
 ),
@@ -13,11 +15,20 @@ emigrant_totals as (
     select * from {{ ref('int_origin_totals_pivoted') }}
 ),
 
+od_figures as (
+    -- the O-D table's own total cell where it has one (Total column / WORLD rows), else its sum
+    select side, release, year, sex, location_code as country_code,
+        case when source_row is not null then stated else summed end as figure,
+        source_row is not null as is_stated
+    from {{ ref('int_od_stated_totals') }}
+    where is_country
+),
+
 od_totals as (
     select release, year, country_code,
-        {{ pivot_by_sex('od_immigrants', 'od_immigrants') }},
-        {{ pivot_by_sex('od_emigrants', 'od_emigrants') }}
-    from {{ ref('int_od_totals_aggregated') }}
+        {{ pivot_by_sex("case when side = 'destination' then figure end", 'od_immigrants') }},
+        {{ pivot_by_sex("case when side = 'origin' then figure end", 'od_emigrants') }}
+    from od_figures
     group by release, year, country_code
 ),
 
@@ -32,13 +43,15 @@ editions as (
     select
         release,
         bool_or(has_destination) as has_destination,
-        bool_or(has_origin) as has_origin
+        bool_or(has_origin) as has_origin,
+        bool_or(has_world_row) as has_world_row
     from (
-        select distinct release, true as has_destination, false as has_origin from immigrant_totals
+        select distinct release, true as has_destination, false as has_origin, false as has_world_row
+        from immigrant_totals
         union all
-        select distinct release, false, true from emigrant_totals
+        select distinct release, false, true, false from emigrant_totals
         union all
-        select distinct release, false, false from od_totals
+        select distinct release, false, false, bool_or(side = 'origin' and is_stated) from od_figures group by release
     )
     group by release
 ),
@@ -75,8 +88,12 @@ combined as (
         population.population,
         i.data_type,
         i.notes,
-        case when editions.has_destination then 'destination_workbook' else 'od_sums' end as immigrants_source,
-        case when editions.has_origin then 'origin_workbook' else 'od_sums' end as emigrants_source,
+        case when editions.has_destination then 'destination_workbook' else 'od_table' end as immigrants_source,
+        case
+            when editions.has_origin then 'origin_workbook'
+            when editions.has_world_row then 'od_world_row'
+            else 'od_sums'
+        end as emigrants_source,
         i.source_row as immigrants_source_row,
         e.source_row as emigrants_source_row
     from spine
@@ -107,10 +124,10 @@ final as (
         population,
         100.0 * immigrants / nullif(population, 0) as immigrants_pct_population,
         case
-            when immigrants_source = 'destination_workbook' and emigrants_source = 'origin_workbook'
+            when immigrants_source = 'destination_workbook' and emigrants_source in ('origin_workbook', 'od_world_row')
                 then 'official_totals'
-            when immigrants_source = 'od_sums' and emigrants_source = 'od_sums'
-                then 'od_sums'
+            when immigrants_source = 'od_table' and emigrants_source <> 'origin_workbook'
+                then 'od_table'
             else 'mixed'
         end as source,
         immigrants_source,

@@ -1,4 +1,4 @@
--- Per country: where its immigrants come from (direction 'from', origin "Other" included) and where
+-- Per country: where its immigrants come from (direction 'from', unknown origins included) and where
 -- its emigrants live (direction 'to'), each partner with its share of the country's total.
 with stocks as (
     select * from {{ ref('int_od_stocks_pivoted') }}
@@ -39,11 +39,8 @@ final as (
         country.country_name,
         shared.direction,
         shared.partner_code,
-        case
-            when shared.partner_code = {{ var('other_origin_code') }} then 'Other (origin unknown)'
-            else partner.country_name
-        end as partner_name,
-        shared.partner_code <> {{ var('other_origin_code') }} as partner_is_country,
+        coalesce(unknown.name, partner.country_name) as partner_name,
+        unknown.origin_code is null as partner_is_country,
         shared.migrants,
         shared.migrants::double / shared.country_total as share,
         shared.rank,
@@ -55,6 +52,8 @@ final as (
     left join countries as partner
         on shared.release = partner.release
         and shared.partner_code = partner.country_code
+    left join {{ ref('unknown_origins') }} as unknown
+        on shared.partner_code = unknown.origin_code
 )
 
 select * from final

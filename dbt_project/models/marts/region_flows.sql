@@ -14,7 +14,7 @@ flows as (
         stocks.release,
         stocks.year,
         case
-            when stocks.is_other_origin then 'Other (origin unknown)'
+            when stocks.is_other_origin then 'Other (origin unknown)'  -- 'Other', 'Other North', 'Other South'
             else origin.sdg_region_name
         end as origin_region,
         destination.sdg_region_name as destination_region,

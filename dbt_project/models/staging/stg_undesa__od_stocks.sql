@@ -17,7 +17,8 @@ renamed as (
         value_flag,
         destination_code < {{ var('country_code_limit') }} as is_country_destination,
         origin_code < {{ var('country_code_limit') }} as is_country_origin,
-        origin_code = {{ var('other_origin_code') }} as is_other_origin,
+        -- unknown origins ('Other', 'Other North', 'Other South'): in the stocks and sums, never a corridor
+        origin_code in (select origin_code from {{ ref('unknown_origins') }}) as is_other_origin,
         source_file,
         source_sha256,
         source_sheet,
