@@ -326,6 +326,8 @@ def _print_unchanged(settings: Any) -> None:
 
 
 def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -> None:
+    from flows.build_facts import ReleaseFacts
+
     if record.status == "unchanged":
         console.rule(
             f"[bold green]Refresh {record.run_id}: unchanged[/] in {wall:.1f} s "
@@ -378,11 +380,19 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
     for name, rows in sorted(record.row_counts.items()):
         marts.add_row(name, f"{rows:,}")
     console.print(marts)
+    for facts in record.releases:
+        console.print(f"Edition {ReleaseFacts(**facts).describe()}", soft_wrap=True, highlight=False)
     dbt = record.dbt
     console.print(
         f"Checks: {dbt.get('tests_passed', 0)} dbt tests passed (incl. {dbt.get('unit_tests', 0)} unit tests and "
         f"the O-D reconciliation), {dbt.get('tests_failed', 0)} failed; {dbt.get('models', 0)} models built."
     )
+    if known := dbt.get("known_discrepancies"):
+        console.print(
+            f"Known discrepancies of the official tables: {known['listed']} listed with their reasons "
+            f"(dbt_project/seeds/known_discrepancies.csv), {known['as_listed']} found exactly as listed; "
+            "the reconciliation fails on any other."
+        )
     quality = record.quality
     if quality:
         console.print(

@@ -106,10 +106,11 @@ def _assemble(
             shutil.copyfile(docs_dir / name, partial / "docs" / name)
     finished = datetime.now(UTC)
     with duckdb.connect(str(build_db), config={"memory_limit": settings.duckdb_memory_limit}) as con:
-        for schema in BUILD_ONLY_SCHEMAS:  # dbt's views of failing rows, and the views over data/raw
-            con.execute(f"drop schema if exists {schema} cascade")
         _write_pipeline_runs(con, settings, record, finished)
         _write_data_quality(con, record)
+        _write_known_discrepancies(con, record)  # reads the intermediate schema: before it goes
+        for schema in BUILD_ONLY_SCHEMAS:  # dbt's views of failing rows, and the views over data/raw
+            con.execute(f"drop schema if exists {schema} cascade")
         marts = [
             name
             for (name,) in con.execute(
@@ -232,6 +233,45 @@ def _write_data_quality(con: duckdb.DuckDBPyConnection, record: RunRecord) -> No
     ]
     if rows:
         con.executemany(f"insert into {MARTS_SCHEMA}.data_quality values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _write_known_discrepancies(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
+    """The official tables' known discrepancies (dbt_project/seeds/known_discrepancies.csv), each
+    with its reason and what this build observed, as rows of data_quality (suite
+    `known_discrepancies`): `success` says it is still exactly as listed."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = 'intermediate' "
+        "and table_name = 'int_known_discrepancies_observed'"
+    ).fetchone()
+    if not exists or not exists[0]:
+        return  # a build without the reconciliation (none of its editions has an O-D table)
+    con.execute(
+        f"""
+        insert into {MARTS_SCHEMA}.data_quality
+        select
+            ? as run_id,
+            'known_discrepancies' as suite,
+            check_name as expectation,
+            case
+                when check_name like 'od_sums_match_%' or check_name like 'od_%_are_sums' then 'int_od_reconciliation'
+                when check_name = 'immigrants_within_population' then 'country_balance'
+                else 'stg_undesa__destination_totals'
+            end as "table",
+            case when location_code is null then 'every location' else cast(location_code as varchar) end as "column",
+            release,
+            observed_rows = rows as success,
+            observed_rows as unexpected_count,
+            rows as element_count,
+            concat_ws(', ', cast(year as varchar), sex,
+                case when location_code is not null
+                    then concat('listed: ', reference_text, ' vs ', observed_text)
+                    else concat(observed_rows, ' of ', rows, ' locations as listed') end) as observed,
+            concat(reason, ' (', source, ')') as why
+        from intermediate.int_known_discrepancies_observed
+        order by release, check_name, location_code, year, sex
+        """,
+        [record.run_id],
+    )
 
 
 def _sql_literal(path: Path) -> str:

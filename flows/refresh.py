@@ -24,6 +24,7 @@ from prefect.runtime import flow_run
 from expectations.gate import QualityFailed, QualityReport, run_quality_gate
 from flows.alerts import alert_on_failure, notify_accepted
 from flows.archive import remove_stale_incoming
+from flows.build_facts import known_discrepancies, release_facts
 from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
 from flows.changes import ChangeReport, ask_sources, baseline, build_fingerprint, compare_bytes
 from flows.dbt_build import DbtSummary, generate_docs, run_dbt_build
@@ -244,6 +245,8 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunReco
             announce("dbt build: staging -> intermediate -> marts, with tests")
             summary = dbt_build_task(settings, build_db)
             record.dbt = summary.as_record()
+            record.releases = [f.as_record() for f in release_facts(build_db, settings.duckdb_memory_limit)]
+            record.dbt["known_discrepancies"] = known_discrepancies(build_db, settings.duckdb_memory_limit)
             announce(
                 f"dbt build: {summary.models} models, {summary.tests_passed} tests passed "
                 f"({summary.unit_tests} unit tests), {summary.tests_failed} failed"

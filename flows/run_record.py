@@ -39,6 +39,7 @@ class RunRecord(BaseModel):
     build_fingerprint: str | None = None  # see flows.changes.build_fingerprint
     changes: dict[str, Any] = Field(default_factory=dict)  # flows.changes.ChangeReport.as_record()
     editions: list[str] = Field(default_factory=list)
+    releases: list[dict[str, Any]] = Field(default_factory=list)  # flows.build_facts.ReleaseFacts per edition
     inputs: list[dict[str, Any]] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)

@@ -1,0 +1,48 @@
+-- Each listed known discrepancy with what this build observed of it: how many locations still
+-- show it and, for a single location, the two figures. The publish step copies these rows into
+-- the data_quality mart, so readers see every exception with its reason.
+with listed as (
+    select * from {{ ref('known_discrepancies') }}
+),
+
+found as (
+    select check_name, release, year, sex, location_code,
+        coalesce(cast(reference_value as varchar), 'not available') as reference_text,
+        coalesce(cast(od_value as varchar), 'not available') as od_text
+    from {{ ref('int_od_reconciliation') }}
+    union all
+    select 'immigrants_within_population', release, year, 'total', country_code,
+        cast(population as varchar), cast(immigrants as varchar)
+    from {{ ref('country_balance') }}
+    where immigrants_pct_population > 100.01
+    union all
+    select 'destination_totals_sexes_add_up', release, year, 'total', location_code,
+        cast(max(case when sex = 'total' then migrants end) as varchar),
+        cast(max(case when sex = 'male' then migrants end) + max(case when sex = 'female' then migrants end) as varchar)
+    from {{ ref('stg_undesa__destination_totals') }}
+    group by release, year, location_code
+    having max(case when sex = 'total' then migrants end)
+        <> max(case when sex = 'male' then migrants end) + max(case when sex = 'female' then migrants end)
+)
+
+select
+    listed.release,
+    listed.check_name,
+    listed.location_code,
+    listed.year,
+    listed.sex,
+    listed.rows,
+    listed.reason,
+    listed.source,
+    count(found.check_name) as observed_rows,
+    any_value(found.reference_text) filter (where listed.location_code is not null) as reference_text,
+    any_value(found.od_text) filter (where listed.location_code is not null) as observed_text
+from listed
+left join found
+    on found.check_name = listed.check_name
+    and found.release = listed.release
+    and found.year = listed.year
+    and found.sex = listed.sex
+    and (listed.location_code is null or found.location_code = listed.location_code)
+group by listed.release, listed.check_name, listed.location_code, listed.year, listed.sex, listed.rows,
+    listed.reason, listed.source

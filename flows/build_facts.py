@@ -1,0 +1,62 @@
+"""What a finished build says about each edition, for the run record and the CLI: which sexes
+its tables give, whether it has corridors, where its totals come from, and how the official
+tables' known discrepancies stand. Read from the build database right after dbt, so a reader
+of the record learns it without opening the warehouse."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+SEX_WORDS = {"total": "both sexes", "male": "males", "female": "females"}
+
+
+@dataclass(frozen=True)
+class ReleaseFacts:
+    release: str
+    has_corridors: bool
+    corridor_sexes: list[str]
+    totals_sexes: list[str]
+    emigrants_source: str | None
+
+    def describe(self) -> str:
+        """`2017: corridors for both sexes only; totals for both sexes, males, females; ...`"""
+        parts = [
+            f"corridors for {_sexes(self.corridor_sexes)}" if self.has_corridors else "no corridors (no O-D table)",
+            f"totals for {_sexes(self.totals_sexes)}" if self.totals_sexes else "no totals workbook",
+        ]
+        if self.emigrants_source == "od_world_row":
+            parts.append("emigrants from the O-D table's WORLD row")
+        return f"{self.release}: " + "; ".join(parts)
+
+    def as_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _sexes(sexes: list[str]) -> str:
+    if sexes == ["total"]:
+        return "both sexes only"
+    return ", ".join(SEX_WORDS.get(s, s) for s in sexes)
+
+
+def release_facts(build_db: Path, memory_limit: str) -> list[ReleaseFacts]:
+    with duckdb.connect(str(build_db), read_only=True, config={"memory_limit": memory_limit}) as con:
+        rows = con.execute(
+            "select release, has_corridors, coalesce(corridor_sexes, []), coalesce(totals_sexes, []), "
+            "emigrants_source from marts.releases order by release desc"
+        ).fetchall()
+    return [ReleaseFacts(str(r[0]), bool(r[1]), list(r[2]), list(r[3]), r[4]) for r in rows]
+
+
+def known_discrepancies(build_db: Path, memory_limit: str) -> dict[str, int]:
+    """How many known discrepancies are listed, and how many the build found exactly as listed."""
+    with duckdb.connect(str(build_db), read_only=True, config={"memory_limit": memory_limit}) as con:
+        row = con.execute(
+            "select count(*), count(*) filter (where observed_rows = rows) "
+            "from intermediate.int_known_discrepancies_observed"
+        ).fetchone()
+    listed, as_listed = (int(row[0]), int(row[1])) if row else (0, 0)
+    return {"listed": listed, "as_listed": as_listed}
