@@ -43,8 +43,7 @@ def payload(record: RunRecord, settings: Settings) -> dict[str, Any]:
     }
 
 
-def notice_payload(record: RunRecord, settings: Settings) -> dict[str, Any]:
-    accepted = [i for i in record.inputs if i.get("newly_accepted")]
+def notice_payload(record: RunRecord, settings: Settings, accepted: list[dict[str, Any]]) -> dict[str, Any]:
     files = "; ".join(
         f"{i['edition']} {i['kind']} {i['name']} ({i['size']:,} B, sha256 {i['sha256']}, md5 {i['md5']})"
         for i in accepted
@@ -73,9 +72,9 @@ def alert_on_failure(record: RunRecord, settings: Settings) -> dict[str, Any] | 
     return _send(settings, lambda: payload(record, settings), "failure alert")
 
 
-def notify_accepted(record: RunRecord, settings: Settings) -> dict[str, Any] | None:
-    """POST a notice that this run published newly accepted versions of files."""
-    return _send(settings, lambda: notice_payload(record, settings), "notice of accepted versions")
+def notify_accepted(record: RunRecord, settings: Settings, accepted: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """POST a notice that this run published versions of files an operator accepted."""
+    return _send(settings, lambda: notice_payload(record, settings, accepted), "notice of accepted versions")
 
 
 def _send(settings: Settings, body: Callable[[], dict[str, Any]], what: str) -> dict[str, Any] | None:

@@ -149,7 +149,15 @@ class ReleaseFile(BaseModel):
 
     @model_validator(mode="after")
     def _shorthand(self) -> ReleaseFile:
-        if self.sha256 is not None and all(v.sha256 != self.sha256 for v in self.versions):
+        if self.sha256 is None:
+            return self
+        listed = [v for v in self.versions if v.sha256 == self.sha256]
+        if any(v.status != VersionStatus.VERIFIED for v in listed):
+            raise ValueError(
+                f"{self.name}: sha256 {self.sha256} is pinned (a verified version) and listed as "
+                f"{listed[0].status.value} in versions; keep one"
+            )
+        if not listed:
             pinned = KnownVersion(sha256=self.sha256, status=VersionStatus.VERIFIED, source="pinned in the catalogue")
             self.versions = [pinned, *self.versions]
         return self
@@ -232,6 +240,16 @@ class Catalogue(BaseModel):
         names = [e.edition for e in self.editions]
         if len(names) != len(set(names)):
             raise ValueError("an edition is listed twice")
+        owners: dict[str, str] = {}  # a hash -> the file it identifies: one file's bytes are no other's
+        for edition in self.editions:
+            for f in edition.files:
+                for version in f.versions:
+                    for kind, value in version.hashes.items():
+                        if owners.setdefault(value, f.name) != f.name:
+                            raise ValueError(
+                                f"edition {edition.edition}: {kind} {value} of {f.name} is also listed for "
+                                f"{owners[value]}"
+                            )
         for edition in self.editions:
             base = edition.base_url or self.base_url
             for f in edition.files:

@@ -246,7 +246,8 @@ def sources(
     """What each source holds now, judged against the catalogue and the archive; ingests nothing.
 
     A mirror file is hashed, so its verdict is exact; a file on the UN site is asked with one HEAD
-    request, so its verdict rests on its size. Run it before --accept-new-versions."""
+    request, so its verdict rests on its size. Run it before --accept-new-versions. Exits 1 when a
+    file is a version the catalogue does not know, or its source could not be asked."""
     from flows.catalogue import load_catalogue
     from flows.errors import EtlError
     from flows.settings import Settings
@@ -268,6 +269,11 @@ def sources(
         console.print(answer.line(), soft_wrap=True, markup=False, highlight=False)
     for line in advice(answers):
         console.print(line, soft_wrap=True, markup=False, highlight=False)
+    attention = [a for a in answers if a.needs_attention]
+    if attention:  # a scheduled check can alert on the exit code
+        files = ", ".join(f"{a.edition} {a.kind}" for a in attention)
+        console.print(f"{len(attention)} file(s) need attention: {files}", soft_wrap=True, highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command()

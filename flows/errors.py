@@ -35,7 +35,18 @@ class ChecksumMismatch(FetchError):
 
 
 class UnknownVersion(ChecksumMismatch):
-    """A file that matches none of the versions the catalogue knows: refused until accepted."""
+    """Files that match none of the versions the catalogue knows: refused until accepted. The
+    message names every refused file, then says once how to accept them."""
+
+    def __init__(self, refusals: list[str], advice: str) -> None:
+        self.refusals = refusals
+        self.advice = advice
+        if len(refusals) == 1:
+            text = f"{refusals[0]} {advice}"
+        else:
+            listed = " ".join(f"[{n}] {r}" for n, r in enumerate(refusals, 1))
+            text = f"{len(refusals)} files match no version the catalogue knows: {listed} {advice}"
+        super().__init__(text)
 
 
 class ParseError(EtlError):

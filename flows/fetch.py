@@ -30,7 +30,16 @@ from tenacity import (
 from flows.archive import Archived, Incoming, archived_copies, incoming, verified_copy
 from flows.catalogue import Edition, FileKind, ReleaseFile
 from flows.errors import FetchError, UnknownVersion
-from flows.identity import CHUNK, FileIdentity, Verdict, find_acceptance, judge, record_acceptance, refusal
+from flows.identity import (
+    ACCEPT_ADVICE,
+    CHUNK,
+    FileIdentity,
+    Verdict,
+    find_acceptance,
+    judge,
+    record_acceptance,
+    refusal,
+)
 from flows.settings import Settings
 
 MISSING_STATUSES = {404, 410}
@@ -210,11 +219,11 @@ def _admit(inc: Incoming, edition: Edition, spec: ReleaseFile, settings: Setting
     newly_accepted = False
     if verdict.refused:
         if not settings.accept_new_versions:
-            raise UnknownVersion(refusal(edition, spec, identity))
+            raise UnknownVersion([refusal(edition, spec, identity, origin)], ACCEPT_ADVICE)
         newly_accepted = True
     archived = inc.finish(edition_dir)
     if newly_accepted:
-        accepted = record_acceptance(archived.path, identity)
+        accepted = record_acceptance(archived.path, identity, origin)
         verdict = judge(spec, identity, accepted)
     return _fetched(edition, spec, origin, archived, identity, verdict, newly_accepted=newly_accepted)
 

@@ -23,8 +23,7 @@ from typing import Literal
 from flows.catalogue import Edition, KnownVersion, ReleaseFile, VersionStatus
 
 CHUNK = 1 << 20
-ACCEPT_FLAG = "migration-etl run --accept-new-versions"
-ACCEPT_ENV = "MIGRATION_ETL_ACCEPT_NEW_VERSIONS=true"
+ACCEPT_FLAG = "--accept-new-versions"
 ACCEPTED_SUFFIX = ".accepted.json"
 
 VerdictKind = Literal[
@@ -136,57 +135,80 @@ def _strongest(version: KnownVersion) -> str:
     return "md5 + size" if version.size else "md5"
 
 
-def refusal(edition: Edition, spec: ReleaseFile, identity: FileIdentity) -> str:
-    """Why an unknown version was refused, what is known instead, and exactly how to accept it."""
-    pinned = [v.sha256 for v in spec.versions if v.sha256]
-    first = (
-        f"{spec.name}: sha256 {identity.sha256} does not match the catalogue's {' or '.join(pinned)}"
-        if pinned
-        else f"{spec.name}: sha256 {identity.sha256} matches none of the catalogue's versions"
-    )
+def refusal(edition: Edition, spec: ReleaseFile, identity: FileIdentity, origin: str) -> str:
+    """Why an unknown version was refused and what is known instead (ACCEPT_ADVICE says how to
+    accept it; the fetch step adds it once, however many files it refused)."""
+    if len(spec.versions) == 1 and spec.versions[0].sha256:
+        first = f"{spec.name}: sha256 {identity.sha256} does not match the catalogue's {spec.versions[0].sha256}"
+    elif len(spec.versions) == 1:
+        first = f"{spec.name}: sha256 {identity.sha256} does not match the one version the catalogue knows"
+    else:
+        count = len(spec.versions)
+        first = f"{spec.name}: sha256 {identity.sha256} matches none of the {count} versions the catalogue knows"
     known = "; ".join(f"({n}) {v.describe()}" for n, v in enumerate(spec.versions, 1))
     return (
         f"{first}; the file was not archived. It is an unknown version of edition {edition.edition}'s "
-        f"{spec.kind.value} file: {identity.describe()}. Known versions: {known}. If UN DESA re-published "
-        f"this file, compare it (migration-etl sources) and accept it with `{ACCEPT_FLAG}` (a scheduled "
-        f"deployment: {ACCEPT_ENV}); it is then archived beside the old version, checked like any file "
-        "and published as 'accepted new version'."
+        f"{spec.kind.value} file, from {origin}: {identity.describe()}. Known versions: {known}."
     )
+
+
+ACCEPT_ADVICE = (
+    "If UN DESA re-published the file, compare it first (migration-etl sources), then run the same command "
+    "again with --accept-new-versions (a scheduled deployment, once: prefect deployment run "
+    "refresh/<deployment> -p accept_new_versions=true; MIGRATION_ETL_ACCEPT_NEW_VERSIONS=true would accept "
+    "every unknown version from then on). An accepted file is archived beside the old version, checked like "
+    "any file and published as 'accepted new version'."
+)
 
 
 def acceptance_path(archived: Path) -> Path:
     return archived.with_name(archived.name + ACCEPTED_SUFFIX)
 
 
-def record_acceptance(archived: Path, identity: FileIdentity) -> Acceptance:
+def record_acceptance(archived: Path, identity: FileIdentity, origin: str) -> Acceptance:
+    """Written durably and read-only beside the bytes: the record of a decision. To take it back,
+    delete the file (and the version's folder): the next run refuses those bytes again."""
+    from flows.durable import fsync
+
     accepted = Acceptance(datetime.now(UTC), identity.sha256, identity.md5, identity.size)
     target = acceptance_path(archived)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(
-        json.dumps(
-            {
-                "name": archived.name,
-                "accepted_at": accepted.accepted_at.isoformat(),
-                "sha256": identity.sha256,
-                "md5": identity.md5,
-                "size": identity.size,
-                "git_blob": identity.git_blob,
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    doc = {
+        "name": archived.name,
+        "accepted_at": accepted.accepted_at.isoformat(),
+        "origin": origin,
+        "sha256": identity.sha256,
+        "md5": identity.md5,
+        "size": identity.size,
+        "git_blob": identity.git_blob,
+    }
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(doc, indent=2))
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.chmod(0o444)
     os.replace(tmp, target)
+    fsync(target.parent)
     return accepted
 
 
 def find_acceptance(edition_dir: Path, name: str, sha256: str) -> Acceptance | None:
-    """The operator's acceptance of these bytes, if one was recorded (its sha256 must agree)."""
+    """The operator's acceptance of these bytes, if one was recorded (its sha256 must agree). A
+    damaged record is an error, not a silent refusal or acceptance."""
     path = acceptance_path(edition_dir / sha256 / name)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         return None
-    if doc.get("sha256") != sha256:
-        return None
-    return Acceptance(datetime.fromisoformat(doc["accepted_at"]), doc["sha256"], doc["md5"], int(doc["size"]))
+    try:
+        doc = json.loads(text)
+        if doc["sha256"] != sha256:
+            raise ValueError(f"it names sha256 {doc['sha256']}")
+        return Acceptance(datetime.fromisoformat(doc["accepted_at"]), doc["sha256"], doc["md5"], int(doc["size"]))
+    except (ValueError, KeyError, TypeError) as exc:
+        from flows.errors import FetchError
+
+        raise FetchError(
+            f"{path}: the record of an operator's acceptance is damaged ({type(exc).__name__}: {exc}); delete it "
+            "to decide again (the next run then refuses those bytes until they are accepted)"
+        ) from exc

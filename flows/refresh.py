@@ -28,7 +28,7 @@ from flows.build_facts import known_discrepancies, release_facts
 from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
 from flows.changes import ChangeReport, ask_sources, baseline, build_fingerprint, compare_bytes
 from flows.dbt_build import DbtSummary, generate_docs, run_dbt_build
-from flows.errors import EtlError, FetchError
+from flows.errors import EtlError, FetchError, UnknownVersion
 from flows.fetch import FetchedFile, fetch_file
 from flows.landing import (
     is_landed,
@@ -210,6 +210,7 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunReco
     )
     record.save(settings.runs_dir)
     step = _Steps(record)
+    base: RunRecord | None = None
     try:
         with step("detect"):
             cat = load_catalogue(settings.catalogue)
@@ -295,11 +296,18 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunReco
         if record.error is not None:
             record.alert = alert_on_failure(record, settings)  # after the save: a slow webhook loses nothing
             record.save(settings.runs_dir)
-        elif record.status == "success" and any(i.get("newly_accepted") for i in record.inputs):
-            record.notice = notify_accepted(record, settings)
+        elif record.status == "success" and (announce_files := _first_published_acceptances(record, base)):
+            record.notice = notify_accepted(record, settings, announce_files)
             record.save(settings.runs_dir)
         publish_artifacts(record)
     return record
+
+
+def _first_published_acceptances(record: RunRecord, base: RunRecord | None) -> list[dict[str, Any]]:
+    """Accepted versions this run published and the warehouse it replaced did not hold: announced
+    once, by the run that first publishes them, even when the run that accepted them failed."""
+    before = {i.get("sha256") for i in base.inputs} if base is not None else set()
+    return [i for i in record.inputs if i.get("verdict") == "accepted new version" and i.get("sha256") not in before]
 
 
 def _finish_unchanged(record: RunRecord, base: RunRecord, how: str) -> None:
@@ -359,7 +367,14 @@ def _fetch_all(cat: Catalogue, settings: Settings) -> list[FetchedFile]:
     futures = [
         fetch_task.submit(edition, spec.kind.value, settings) for edition in cat.editions for spec in edition.ingested
     ]
-    results = [f.result() for f in futures]
+    results, refused = [], []
+    for future in futures:  # every file is fetched and judged, so a refusal names them all
+        try:
+            results.append(future.result())
+        except UnknownVersion as exc:
+            refused.append(exc)
+    if refused:
+        raise UnknownVersion([r for exc in refused for r in exc.refusals], refused[0].advice)
     for f in results:
         if f.status == "missing":
             announce(f"fetch: {f.edition} {f.kind.value}: MISSING, {f.reason}; going on without it")

@@ -43,16 +43,26 @@ def prefect_server() -> Iterator[str]:
 
 
 # what SOURCES.md says of each mirror file the refresh ingests: original bytes are official (the
-# 2020 destination workbook is the later of two genuine saves), the 2020 O-D workbook is the
-# layout reconstruction, the 2024 one is absent
+# 2020 destination workbook is the later of two genuine saves), every origin-destination workbook
+# is a layout reconstruction (the 2024 one is absent), the 2017 totals workbook a user's re-save
 MIRROR_VERDICTS = {
     ("2024", "destination"): "official",
     ("2024", "origin"): "official",
+    ("2024", "m49"): "official",
     ("2024", "classification"): "official",
     ("2020", "origin_destination"): "reconstruction",
     ("2020", "destination"): "official",
     ("2020", "origin"): "official",
     ("2020", "classification"): "official",
+    ("2019", "origin_destination"): "reconstruction",
+    ("2019", "destination"): "official",
+    ("2019", "classification"): "official",
+    ("2017", "origin_destination"): "reconstruction",
+    ("2017", "destination"): "re-saved copy",
+    ("2017", "classification"): "official",
+    ("2015", "origin_destination"): "reconstruction",
+    ("2015", "destination"): "official",
+    ("2015", "classification"): "official",
 }
 
 

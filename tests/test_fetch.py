@@ -285,13 +285,16 @@ def test_an_unknown_version_is_refused_then_accepted_once_and_remembered(
     sha, md5 = hashlib.sha256(body).hexdigest(), hashlib.md5(body, usedforsecurity=False).hexdigest()
     with pytest.raises(UnknownVersion) as refused:
         fetch_file(ed, ed.files[0], settings)
+    host, port = server.server_address[:2]
     assert str(refused.value) == (
-        f"{NAME}: sha256 {sha} matches none of the catalogue's versions; the file was not archived. It is an "
-        f"unknown version of edition 2020's origin file: {len(body):,} B, SHA-256 {sha}, MD5 {md5}. Known versions: "
-        "(1) official, third-party record (a repository): git_blob 305a2b13b24b. If UN DESA re-published this "
-        "file, compare it (migration-etl sources) and accept it with `migration-etl run --accept-new-versions` "
-        "(a scheduled deployment: MIGRATION_ETL_ACCEPT_NEW_VERSIONS=true); it is then archived beside the old "
-        "version, checked like any file and published as 'accepted new version'."
+        f"{NAME}: sha256 {sha} does not match the one version the catalogue knows; the file was not archived. It "
+        f"is an unknown version of edition 2020's origin file, from http://{host!s}:{port}/files/{NAME}: "
+        f"{len(body):,} B, SHA-256 {sha}, MD5 {md5}. Known versions: (1) official, third-party record (a "
+        "repository): git_blob 305a2b13b24b. If UN DESA re-published the file, compare it first (migration-etl "
+        "sources), then run the same command again with --accept-new-versions (a scheduled deployment, once: "
+        "prefect deployment run refresh/<deployment> -p accept_new_versions=true; "
+        "MIGRATION_ETL_ACCEPT_NEW_VERSIONS=true would accept every unknown version from then on). An accepted "
+        "file is archived beside the old version, checked like any file and published as 'accepted new version'."
     )
     assert archived_files(settings) == []
 
@@ -391,3 +394,17 @@ def test_a_conditional_request_tells_whether_the_file_changed(server: Server, tm
     assert sorted(versions) == sorted([fetched[0].sha256, refetched[0].sha256]), "archived beside the old one"
 
     assert compare_bytes(base, "other", [f.as_record() for f in fetched]).reasons == [BUILD_CHANGED]
+
+
+def test_an_archived_copy_the_catalogue_no_longer_knows_never_stands_in(server: Server, tmp_path: Path) -> None:
+    """A copy archived while nothing was listed for the file (unverified) is, once the catalogue
+    lists another version, an unknown version: when the source loses the file, it does not stand
+    in; the file is reported missing."""
+    settings = settings_for(tmp_path)
+    first = edition_with(server, [])
+    assert fetch_file(first, first.files[0], settings).verdict == "unverified"
+    server.script.answers = ["404"]
+    known = edition_with(server, [{"sha256": "ab" * 32, "status": "verified", "source": "a later save"}])
+    got = fetch_file(known, known.files[0], settings)
+    assert got.status == "missing" and got.path is None
+    assert got.reason is not None and got.reason.startswith("HTTP 404 from http://")

@@ -4,6 +4,7 @@ and what `migration-etl sources` says of the real mirror, file by file, as SOURC
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -241,7 +242,7 @@ def test_the_sources_command_on_the_mirror(mirror: Path, tmp_path: Path) -> None
     )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == 10, "a heading, then one line per catalogued file, never wrapped"
+    assert len(lines) == 1 + 19, "a heading, then one line per catalogued file, never wrapped"
     assert lines[1].startswith(
         "2024 origin_destination undesa_pd_2024_ims_stock_by_sex_destination_and_origin.xlsx: missing at the source; "
     )
@@ -251,9 +252,15 @@ def test_the_sources_command_on_the_mirror(mirror: Path, tmp_path: Path) -> None
         "c2bae98812a1f68b1d7f57a8d3d11903b85522d664f319dfe87daa30f653fd5b, md5 f0aabd36fb100065ca65fb99889dfcb4; "
         "nothing archived yet"
     ) in lines
-    assert lines[-1].startswith(
-        "2020 destination_by_age undesa_pd_2020_ims_stock_by_age_sex_and_destination.xlsx (catalogued only, "
-        "not ingested): missing at the source"
+    assert any(
+        line.startswith(
+            "2020 destination_by_age undesa_pd_2020_ims_stock_by_age_sex_and_destination.xlsx (catalogued only, "
+            "not ingested): missing at the source"
+        )
+        for line in lines
+    )
+    assert any(
+        line.startswith("2017 destination UN_MigrantStockTotal_2017.xlsx: re-saved copy, matched: ") for line in lines
     )
 
 
@@ -265,3 +272,58 @@ def test_files_catalogued_for_identity_only_are_never_fetched() -> None:
     doc["editions"][1]["files"][-1]["ingest"] = True
     with pytest.raises(ValueError, match="no parser reads destination_by_age files; give it ingest: false"):
         Catalogue.model_validate(doc)
+
+
+def test_a_pinned_sha256_listed_as_not_official_is_refused_at_load() -> None:
+    with pytest.raises(ValueError, match="is pinned \\(a verified version\\) and listed as reconstruction in versions"):
+        spec({"sha256": SHA, "status": "reconstruction", "source": "a stand-in"}, sha256=SHA)
+
+
+def test_one_hash_never_identifies_two_files(tmp_path: Path) -> None:
+    doc = yaml.safe_load(DEFAULT_CATALOGUE.read_text())
+    origin = doc["editions"][1]["files"][2]  # 2020's origin workbook takes the destination workbook's identity
+    origin["versions"] = [{"md5": "f0aabd36fb100065ca65fb99889dfcb4", "status": "third-party", "source": "a slip"}]
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    with pytest.raises(
+        CatalogueError, match="md5 f0aabd36fb100065ca65fb99889dfcb4 of undesa_pd_2020_ims_stock_by_sex_and_origin"
+    ):
+        load_catalogue(path)
+
+
+def test_a_damaged_acceptance_record_is_an_error_not_a_decision(tmp_path: Path) -> None:
+    from flows.errors import FetchError
+    from flows.identity import acceptance_path, find_acceptance, record_acceptance
+
+    archived = tmp_path / SHA / "f.xlsx"
+    archived.parent.mkdir()
+    archived.write_bytes(BYTES)
+    record_acceptance(archived, identity(tmp_path), "mirror:/somewhere/f.xlsx")
+    assert find_acceptance(tmp_path, "f.xlsx", SHA) is not None
+    marker = acceptance_path(archived)
+    assert not marker.stat().st_mode & 0o222, "the record of a decision is read-only"
+    marker.chmod(0o644)
+    marker.write_text(json.dumps({"sha256": SHA}))
+    with pytest.raises(FetchError, match=r"f\.xlsx\.accepted\.json: the record of an operator's acceptance is damaged"):
+        find_acceptance(tmp_path, "f.xlsx", SHA)
+
+
+def test_an_accepted_version_is_announced_by_the_run_that_first_publishes_it() -> None:
+    """The run that accepted a version may fail (another file broke); the notice then goes with the
+    first run that publishes it, and never again."""
+    from datetime import UTC, datetime
+
+    from flows.refresh import _first_published_acceptances
+    from flows.run_record import RunRecord
+
+    def record(*inputs: dict[str, Any]) -> RunRecord:
+        return RunRecord(
+            run_id="r", started_at=datetime.now(UTC), data_dir="d", source="s", catalogue="c", inputs=list(inputs)
+        )
+
+    accepted = {"name": "f.xlsx", "sha256": SHA, "verdict": "accepted new version"}
+    official = {"name": "g.xlsx", "sha256": OTHER_SHA, "verdict": "official"}
+    published_before = record({"name": "f.xlsx", "sha256": "old"}, official)
+    assert _first_published_acceptances(record(accepted, official), published_before) == [accepted]
+    assert _first_published_acceptances(record(accepted, official), record(accepted, official)) == []
+    assert _first_published_acceptances(record(accepted), None) == [accepted]

@@ -35,16 +35,20 @@ from tests.workbooks import YEARS, make_world, official_names, write_edition
 pytestmark = pytest.mark.slow
 
 DEST = official_names("2020")["destination"]
+ORIGIN = official_names("2020")["origin"]
+CLASSIFICATION = official_names("2020")["classification"]
 LOG = "test download log, 2026-11-01"
 
 
 class Files(ThreadingHTTPServer):
     files: dict[str, bytes]
+    head_allowed: bool
+    bodies_sent: int  # GET answers that carried a file
 
 
 class Handler(BaseHTTPRequestHandler):
     """Serves the release files as the UN site would: ETag and Content-Length, 304 to a matching
-    If-None-Match, and HEAD without a body."""
+    If-None-Match, and HEAD without a body (or, like some servers, 405 to HEAD)."""
 
     server: Files
 
@@ -52,6 +56,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_HEAD(self) -> None:
+        if not self.server.head_allowed:
+            self.send_error(405)
+            return
         self._answer(body=False)
 
     def do_GET(self) -> None:
@@ -62,6 +69,8 @@ class Handler(BaseHTTPRequestHandler):
         if data is None:
             self.send_error(404)
             return
+        if body and self.headers.get("If-None-Match") is None:
+            self.server.bodies_sent += 1
         etag = f'"{hashlib.sha256(data).hexdigest()[:16]}"'
         self.send_response(304 if self.headers.get("If-None-Match") == etag else 200)
         self.send_header("ETag", etag)
@@ -91,13 +100,15 @@ def site(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     catalogue = write_catalogue(folder / "catalogue.yaml", editions, YEARS)
     server = Files(("127.0.0.1", 0), Handler)
     server.files = {p.name: p.read_bytes() for p in folder.glob("*.xlsx")}
+    server.head_allowed, server.bodies_sent = True, 0
     threading.Thread(target=server.serve_forever, daemon=True).start()
     original = server.files[DEST]
     doc = yaml.safe_load(catalogue.read_text())
     doc["base_url"] = "http://{}:{}/files/".format(*server.server_address[:2])
     for f in doc["editions"][0]["files"]:
-        if f["name"] == DEST:  # only its MD5 and size are known, from someone's download log
-            f["versions"] = [{"md5": md5(original), "size": len(original), "status": "third-party", "source": LOG}]
+        if f["name"] in (DEST, ORIGIN):  # only their MD5 and size are known, from someone's download log
+            data = server.files[f["name"]]
+            f["versions"] = [{"md5": md5(data), "size": len(data), "status": "third-party", "source": LOG}]
     catalogue.write_text(yaml.safe_dump(doc, sort_keys=False))
     yield Site(server, catalogue, tmp_path_factory.mktemp("new-versions") / "data", original)
     server.shutdown()
@@ -158,32 +169,46 @@ def test_a_download_matching_a_third_party_record_is_official(site: Site) -> Non
     assert f"| {words} | md5 + size of '{LOG}' |" in report_of(record), "the Prefect report"
     assert published_inputs(site.data)[DEST]["verdict"] == words, "pipeline_runs, which the app reads"
     # files of which nothing is known are marked, not refused
-    origin = next(i for i in record["inputs"] if i["name"] == official_names("2020")["origin"])
-    assert origin["verdict"] == "unverified"
+    classification = next(i for i in record["inputs"] if i["edition"] == "2020" and i["kind"] == "classification")
+    assert classification["verdict"] == "unverified"
 
 
 def test_an_unknown_version_is_refused_and_nothing_changes(site: Site, webhook: Webhook, tmp_path: Path) -> None:
-    republished = tmp_path / DEST
+    """Two files re-published at once: both are named (accepting is for every unknown file, so the
+    operator must see them all), neither is archived, nothing is published."""
+    origin_name = ORIGIN
+    republished, origin = tmp_path / DEST, tmp_path / origin_name
     republished.write_bytes(site.original)
     rezip(republished)  # the same cells in new bytes, as a re-published file
+    origin_before = site.server.files[origin_name]
+    origin.write_bytes(origin_before)
+    rezip(origin)
     new = republished.read_bytes()
     site.serve(new)
+    site.server.files[origin_name] = origin.read_bytes()
     before = published_state(site.data)
     result = run(site)
     output = " ".join(result.output.split())
     assert result.exit_code == 1, output
     sha = hashlib.sha256(new).hexdigest()
+    host, port = site.server.server_address[:2]
     assert (
-        f"Refresh failed at step fetch: {DEST}: sha256 {sha} matches none of the catalogue's versions; the file "
-        f"was not archived. It is an unknown version of edition 2020's destination file: {len(new):,} B, SHA-256 "
-        f"{sha}, MD5 {md5(new)}. Known versions: (1) official, third-party record ({LOG}): {len(site.original):,} B, "
-        f"md5 {md5(site.original)[:12]}. If UN DESA re-published this file, compare it (migration-etl sources) and "
-        "accept it with `migration-etl run --accept-new-versions` (a scheduled deployment: "
-        "MIGRATION_ETL_ACCEPT_NEW_VERSIONS=true)"
+        f"Refresh failed at step fetch: 2 files match no version the catalogue knows: [1] {DEST}: sha256 {sha} "
+        "does not match the one version the catalogue knows; the file was not archived. It is an unknown version "
+        f"of edition 2020's destination file, from http://{host!s}:{port}/files/{DEST}: {len(new):,} B, SHA-256 "
+        f"{sha}, MD5 {md5(new)}. Known versions: (1) official, third-party record ({LOG}): "
+        f"{len(site.original):,} B, md5 {md5(site.original)[:12]}. [2] {origin_name}: sha256 "
     ) in output
+    assert (
+        "If UN DESA re-published the file, compare it first (migration-etl sources), then run the same command "
+        "again with --accept-new-versions (a scheduled deployment, once: prefect deployment run "
+        "refresh/<deployment> -p accept_new_versions=true;"
+    ) in output
+    assert output.count("If UN DESA re-published") == 1
     assert published_state(site.data) == before
     assert sha not in archived_versions(site)
     assert [a["body"]["event"] for a in webhook.received] == ["refresh.failed"], "a refused run is a failure"
+    site.server.files[origin_name] = origin_before  # only the destination workbook stays re-published
 
 
 def test_an_accepted_version_is_archived_checked_published_and_announced_once(
@@ -225,22 +250,25 @@ def test_an_accepted_version_is_remembered(site: Site, webhook: Webhook) -> None
 
 
 def test_sources_asks_the_site_without_downloading(site: Site, tmp_path: Path) -> None:
-    def sources() -> dict[str, str]:
+    def sources(expect_exit: int = 0) -> dict[str, str]:
         result = CliRunner().invoke(
             app, ["sources", "--data-dir", str(site.data), "--catalogue", str(site.catalogue)], env={"COLUMNS": "80"}
         )
-        assert result.exit_code == 0, result.output
+        assert result.exit_code == expect_exit, result.output
         return {line.split(":")[0]: line for line in result.output.splitlines()[1:]}
 
+    archive = sorted(p.relative_to(site.data) for p in (site.data / "releases").rglob("*"))
+    site.server.bodies_sent = 0
     lines = sources()
-    assert lines[f"2020 destination {DEST}"].endswith(
-        ": accepted new version; HTTP 304 Not Modified; the same bytes as the last archived version "
-        f"({lines[f'2020 destination {DEST}'].rsplit('(', 1)[1]}"
+    dest = lines[f"2020 destination {DEST}"]
+    assert dest.startswith(f"2020 destination {DEST}: accepted new version (the last archived copy); HTTP 304 ")
+    assert "; the same bytes as the last archived version (" in dest
+    advice = lines["2020 destination"]
+    assert advice.startswith("2020 destination: accepted by an operator, not yet in the catalogue; once reviewed")
+    assert advice.endswith(
+        f'size: {len(site.server.files[DEST])}, status: verified, source: "<where it came from, when, how checked>"}}'
     )
-    assert (
-        ": unverified; HTTP 304 Not Modified; the same bytes"
-        in lines[f"2020 origin {official_names('2020')['origin']}"]
-    )
+    assert ": unverified (the last archived copy); HTTP 304 " in lines[f"2020 classification {CLASSIFICATION}"]
     assert lines[f"2024 origin_destination {official_names('2024')['origin_destination']}"].endswith(
         ": missing at the source; HTTP 404; nothing archived yet"
     )
@@ -251,7 +279,11 @@ def test_sources_asks_the_site_without_downloading(site: Site, tmp_path: Path) -
     changed = tmp_path / DEST
     changed.write_bytes(site.original + b"\0" * 10)
     site.serve(changed.read_bytes())
+    site.server.head_allowed = False  # a server refusing HEAD gets a GET whose body is never read
+    unknown = sources(expect_exit=1)
     assert (
         ": probably an unknown version (its size matches no known version); HTTP 200, "
-        in sources()[f"2020 destination {DEST}"]
+        in unknown[f"2020 destination {DEST}"]
     )
+    assert unknown["1 file(s) need attention"].endswith(": 2020 destination")
+    assert sorted(p.relative_to(site.data) for p in (site.data / "releases").rglob("*")) == archive, "nothing archived"

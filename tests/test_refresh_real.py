@@ -234,8 +234,8 @@ def test_a_truncated_workbook_fails_and_publishes_nothing(
     assert result.returncode == 1
     assert (
         "Refresh failed at step fetch: undesa_pd_2020_ims_stock_by_sex_destination_and_origin.xlsx: sha256 "
-        f"{sha256(od)} does not match the catalogue's 8a8b7f4e6c81a1bfe7d237eb472bd8952f63fc0171ac571ccf2a8e134239fc8d;"
-        " the file was not archived. It is an unknown version of edition 2020's origin_destination file: 1,000,000 B"
+        f"{sha256(od)} matches none of the 3 versions the catalogue knows; the file was not archived. It is an "
+        f"unknown version of edition 2020's origin_destination file, from mirror:{od.resolve()}: 1,000,000 B"
     ) in " ".join(result.stderr.split()), result.stderr
     # accepting a new version loosens nothing else: the file must still parse
     result = cli(prefect_server, "run", "--source-dir", str(broken), "--data-dir", str(data), "--accept-new-versions")

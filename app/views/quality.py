@@ -11,6 +11,7 @@ import streamlit as st
 from app.warehouse import mart_parquet, published, query
 
 FILE_COLUMNS = ["edition", "kind", "verdict", "matched", "name", "sha256"]
+OLD_CHECKSUM_WORDS = {"verified": "official", "not-official": "not the official file", "unverified": "unverified"}
 MARTS = ["corridors", "corridor_pairs", "country_balance", "country_partners", "region_flows", "release_revisions"]
 CITATION = (
     "United Nations Department of Economic and Social Affairs, Population Division (2024). "
@@ -42,7 +43,10 @@ for line in last["warnings"]:
     st.warning(line)
 
 st.subheader("Source files")
-files = pd.DataFrame(json.loads(last["input_files"])).reindex(columns=[*FILE_COLUMNS, "status"])
+files = pd.DataFrame(json.loads(last["input_files"]))
+if "verdict" not in files and "checksum" in files:  # a version published before verdicts were recorded
+    files["verdict"] = files["checksum"].map(OLD_CHECKSUM_WORDS)
+files = files.reindex(columns=[*FILE_COLUMNS, "status"])
 files.loc[files["status"] == "missing", "verdict"] = "file missing"
 st.dataframe(
     files[FILE_COLUMNS],
