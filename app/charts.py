@@ -21,3 +21,19 @@ def over_years(data: pd.DataFrame, value: str, title: str, series: str | None = 
         tooltip.insert(0, f"{series}:N")
     chart: alt.Chart = alt.Chart(data).mark_line(point=True).encode(**encoding, tooltip=tooltip)
     return chart.properties(height=height)
+
+
+def vintages(data: pd.DataFrame, value: str, title: str, height: int = 320) -> alt.Chart:
+    """Every edition's estimate of one series, one line per `edition`, on a year axis to scale
+    (editions estimate different reference years: 2017, 2019, 2024 ...)."""
+    chart: alt.Chart = (
+        alt.Chart(data)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("year:Q", title="Year", axis=alt.Axis(format="d", labelAngle=0), scale=alt.Scale(zero=False)),
+            y=alt.Y(f"{value}:Q", title=title, axis=alt.Axis(format="~s")),
+            color=alt.Color("edition:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
+            tooltip=["edition:N", alt.Tooltip("year:Q", format="d"), alt.Tooltip(f"{value}:Q", format=",")],
+        )
+    )
+    return chart.properties(height=height)

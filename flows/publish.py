@@ -257,7 +257,10 @@ def _write_known_discrepancies(con: duckdb.DuckDBPyConnection, record: RunRecord
                 when check_name = 'immigrants_within_population' then 'country_balance'
                 else 'stg_undesa__destination_totals'
             end as "table",
-            case when location_code is null then 'every location' else cast(location_code as varchar) end as "column",
+            case
+                when location_code is null then 'every location'
+                else concat_ws(' ', location_name, '(' || location_code || ')')
+            end as "column",
             release,
             observed_rows = rows as success,
             observed_rows as unexpected_count,

@@ -49,7 +49,7 @@ pct = now["immigrants_pct_population"]
 cols[3].metric("Immigrants as % of population", "n/a" if pd.isna(pct) else f"{pct:.1f}%")
 st.caption(
     f"Estimate based on: {data_type_note(now['data_type'])}."
-    + (" Totals here are sums of the origin-destination table." if now["source"] == "od_sums" else "")
+    + (" Totals here come from the origin-destination table." if now["source"] == "od_table" else "")
 )
 
 left, right = st.columns(2)
@@ -109,6 +109,12 @@ sexes = pd.DataFrame(
         "people": [now["immigrants_female"], now["immigrants_male"], now["emigrants_female"], now["emigrants_male"]],
     }
 ).dropna()
+unsplit = [m for m in ("immigrants", "emigrants") if m not in set(sexes["measure"])]
+if unsplit:
+    st.caption(
+        f"The {release} edition gives no split by sex of {' or '.join(unsplit)} for {names[country]} in {year} "
+        "(its origin-destination table here holds both sexes only, or the figure is not available)."
+    )
 st.altair_chart(
     alt.Chart(sexes)
     .mark_bar()

@@ -12,13 +12,17 @@ from app.warehouse import mart_parquet, published, query
 
 FILE_COLUMNS = ["edition", "kind", "verdict", "matched", "name", "sha256"]
 OLD_CHECKSUM_WORDS = {"verified": "official", "not-official": "not the official file", "unverified": "unverified"}
-MARTS = ["corridors", "corridor_pairs", "country_balance", "country_partners", "region_flows", "release_revisions"]
-CITATION = (
-    "United Nations Department of Economic and Social Affairs, Population Division (2024). "
-    "International Migrant Stock 2024. (and, for the 2020 edition: International Migrant Stock 2020). "
-    "Licensed under Creative Commons Attribution 3.0 IGO (CC BY 3.0 IGO)."
-)
-
+MARTS = [
+    "corridors",
+    "corridor_pairs",
+    "corridor_revisions",
+    "country_balance",
+    "country_partners",
+    "countries",
+    "region_flows",
+    "release_revisions",
+    "releases",
+]
 st.title("Data & quality")
 runs = query(
     "select run_id, started_at, finished_at, status, duration_seconds, editions, input_files, missing_files, "
@@ -69,7 +73,7 @@ st.caption(
 st.subheader("Quality checks")
 quality = query(
     'select suite, expectation, "table", "column", release, success, unexpected_count, observed, why '
-    "from marts.data_quality order by success, suite, release"
+    "from marts.data_quality where suite <> 'known_discrepancies' order by success, suite, release"
 )
 if quality.empty:
     st.info("No quality results were recorded with this version.")
@@ -91,6 +95,37 @@ else:
     with st.expander("Every check"):
         st.dataframe(quality, hide_index=True)
 
+st.subheader("Known discrepancies of the official tables")
+known = query(
+    'select release, expectation as check_name, "column" as location, observed, success, why '
+    "from marts.data_quality where suite = 'known_discrepancies' order by release desc, expectation, location"
+)
+if known.empty:
+    st.info("No known discrepancy is listed for the editions in this version.")
+else:
+    still = int(known["success"].sum())
+    st.markdown(
+        f"UN DESA's tables disagree with each other in **{len(known)}** listed places (an origin-destination total "
+        "that differs from the totals workbook, a sex split that does not add up, more immigrants than "
+        f"inhabitants). Nothing is corrected: each is listed with its reason in a reviewed file "
+        f"(`dbt_project/seeds/known_discrepancies.csv`), the checks accept exactly these, and any other "
+        f"disagreement stops a refresh. {still} of {len(known)} were found exactly as listed in this version."
+    )
+    for release in known["release"].drop_duplicates():
+        mine = known[known["release"] == release]
+        with st.expander(f"Edition {release}: {len(mine)} known discrepancies"):
+            st.dataframe(
+                mine.drop(columns=["release"]),
+                hide_index=True,
+                column_config={
+                    "check_name": "Check",
+                    "location": "Location",
+                    "observed": "Year, sex: what the tables say",
+                    "success": st.column_config.CheckboxColumn("As listed"),
+                    "why": st.column_config.TextColumn("Reason (source)", width="large"),
+                },
+            )
+
 st.subheader("Download the marts")
 mart = st.selectbox("Mart", MARTS)
 left, right = st.columns(2)
@@ -111,5 +146,16 @@ right.download_button(
 st.caption("Column documentation: dbt_project/models/marts/*.yml in the project repository.")
 
 st.subheader("Source and licence")
-st.markdown(f"> {CITATION}")
+releases = query(
+    "select release, citation, licence, has_corridors, corridor_sexes from marts.releases order by release desc"
+)
+for r in releases.itertuples(index=False):
+    sexes = (
+        ""
+        if not r.has_corridors
+        else (
+            " Its origin-destination table here gives both sexes only." if list(r.corridor_sexes) == ["total"] else ""
+        )
+    )
+    st.markdown(f"**{r.release} edition.** {r.citation} *Terms:* {r.licence}.{sexes}")
 st.caption("Figures for one year are not comparable across editions; see Revisions.")

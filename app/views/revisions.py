@@ -1,102 +1,133 @@
-"""Revisions: the same figure as two editions give it, for one country and the largest changes."""
+"""Revisions: every edition's estimate of the same series on one chart (a country's immigrants or
+emigrants, or one corridor), and the largest revisions between two chosen editions."""
 
 from __future__ import annotations
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
-from app.controls import millions, pick_country, source_caption
+from app.charts import vintages
+from app.controls import millions, pick_country
 from app.warehouse import query
 
 st.title("How the editions revised the figures")
 st.markdown(
-    "Each edition re-estimates past years with new censuses and surveys, so the same country and year can "
-    "differ between editions. Compare like with like: figures of one edition with each other."
+    "Each edition re-estimates past years with new censuses and surveys, so the same country, corridor and "
+    "year can differ between editions. Each line below is one edition's estimate of the same series."
 )
 
-pairs = query("select distinct release_from, release_to from marts.release_revisions order by release_to desc")
-if pairs.empty:
+everything = query("select release, has_corridors from marts.releases order by release desc")
+if len(everything) < 2:
     st.info("The warehouse holds a single edition, so there is nothing to compare.")
     st.stop()
-labels = [f"{a} → {b}" for a, b in zip(pairs["release_from"], pairs["release_to"], strict=True)]
-choice = st.sidebar.selectbox("Editions compared", range(len(labels)), format_func=labels.__getitem__)
-release_from, release_to = str(pairs["release_from"][choice]), str(pairs["release_to"][choice])
-measure = st.sidebar.radio("Measure", ["immigrants", "emigrants"], horizontal=True)
+with_corridors = [str(r) for r, c in zip(everything["release"], everything["has_corridors"], strict=True) if c]
+countries = query("select country_code, country_name from marts.countries order by country_name")
+names = dict(zip(countries["country_code"], countries["country_name"], strict=True))
+
+what = st.sidebar.radio("Series", ["A country", "A corridor"], horizontal=True, key="revision_series")
+if what == "A country":
+    measure = st.sidebar.radio("Measure", ["immigrants", "emigrants"], horizontal=True)
+    largest_revision = query(
+        "select country_code from marts.release_revisions where measure = ? and revision is not null "
+        "order by abs(revision) desc limit 1",
+        measure,
+    )
+    default = int(largest_revision["country_code"].iloc[0]) if not largest_revision.empty else next(iter(names))
+    country = pick_country(names, "Country or area", default)
+    series = query(
+        f"select release || ' edition' as edition, year, {measure} as people from marts.country_balance "
+        f"where country_code = ? and {measure} is not null order by release, year",
+        country,
+    )
+    heading = f"{names[country]}: {measure} as each edition estimates them"
+else:
+    left, right = st.columns(2)
+    origin = pick_country(names, "From (country of origin)", 484, "corridor_origin", left)
+    destination = pick_country(names, "To (country of destination)", 840, "corridor_destination", right)
+    series = query(
+        "select release || ' edition' as edition, year, migrants as people from marts.corridors "
+        "where origin_code = ? and destination_code = ? order by release, year",
+        origin,
+        destination,
+    )
+    heading = f"{names[origin]} → {names[destination]}: migrants as each edition estimates them"
+    if with_corridors != list(everything["release"].astype(str)):
+        without = [str(r) for r in everything["release"] if str(r) not in with_corridors]
+        st.caption(f"Edition {', '.join(without)} has no origin-destination table here, so no corridor figures.")
+
+st.subheader(heading)
+if series.empty:
+    st.info("No edition gives a figure for this series.")
+else:
+    st.altair_chart(vintages(series, "people", "People"), width="stretch")
+    by_edition = series[series["year"] == series.groupby("edition")["year"].transform("max")]
+    latest = "; ".join(
+        f"{e}: {millions(p)} ({y})" for e, y, p in by_edition[["edition", "year", "people"]].itertuples(index=False)
+    )
+    shown = ", ".join(sorted({str(e).split()[0] for e in series["edition"]}))
+    st.caption(f"Latest figure of each edition: {latest}. UN DESA International Migrant Stock, editions {shown}.")
+
+st.subheader("Largest corridor revisions between two editions")
+if len(with_corridors) < 2:
+    st.info("Fewer than two editions have an origin-destination table here, so corridors cannot be compared.")
+    st.stop()
+all_editions = [str(r) for r in everything["release"]]
+left, middle, right = st.columns(3)
+# every edition is offered; the defaults are the two newest with corridors
+release_to = left.selectbox(
+    "Later edition", all_editions, index=all_editions.index(with_corridors[0]), key="revision_to"
+)
+earlier = [r for r in all_editions if r < release_to]
+if not earlier:
+    st.info(f"No edition is older than {release_to}.")
+    st.stop()
+older_with_corridors = [r for r in earlier if r in with_corridors]
+default_from = earlier.index(older_with_corridors[0]) if older_with_corridors else 0
+release_from = middle.selectbox("Earlier edition", earlier, index=default_from, key="revision_from")
+if release_from not in with_corridors or release_to not in with_corridors:
+    missing = [r for r in (release_from, release_to) if r not in with_corridors]
+    st.info(
+        f"Edition {', '.join(missing)} has no origin-destination table here; corridors can be compared between "
+        f"{', '.join(sorted(with_corridors))}."
+    )
+    st.stop()
 years = list(
     query(
-        "select distinct year from marts.release_revisions where release_from = ? and release_to = ? order by year",
+        "select distinct year from marts.corridor_revisions where release_from = ? and release_to = ? order by year",
         release_from,
         release_to,
     )["year"]
 )
-year = st.sidebar.selectbox("Year", years, index=len(years) - 1)
-
-countries = query(
-    "select country_code, country_name, abs(revision) as size from marts.release_revisions "
-    "where release_from = ? and release_to = ? and measure = ? and year = ? order by country_name",
-    release_from,
-    release_to,
-    measure,
-    year,
-)
-names = dict(zip(countries["country_code"], countries["country_name"], strict=True))
-most_revised = countries.sort_values("size", ascending=False, na_position="last")["country_code"].iloc[0]
-country = pick_country(names, "Country or area", int(most_revised))
-
-history = query(
-    "select year, value_from, value_to, revision, revision_pct from marts.release_revisions "
-    "where release_from = ? and release_to = ? and measure = ? and country_code = ? order by year",
-    release_from,
-    release_to,
-    measure,
-    country,
-)
-row = history[history["year"] == year]
-if not row.empty:
-    r = row.iloc[0]
-    pct = "n/a" if pd.isna(r["revision_pct"]) else f"{r['revision_pct']:+.1f}%"
-    st.markdown(
-        f"**{names[country]}**, {measure} in {year}: **{millions(r['value_from'])}** in the {release_from} edition, "
-        f"**{millions(r['value_to'])}** in the {release_to} edition "
-        f"({pct})."
-    )
-long = history.melt("year", ["value_from", "value_to"], var_name="edition", value_name="people")
-long["edition"] = long["edition"].map({"value_from": f"{release_from} edition", "value_to": f"{release_to} edition"})
-st.altair_chart(
-    alt.Chart(long)
-    .mark_bar()
-    .encode(
-        x=alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0)),
-        xOffset="edition:N",
-        y=alt.Y("people:Q", title=measure.capitalize(), axis=alt.Axis(format="~s")),
-        color=alt.Color("edition:N", title=None, legend=alt.Legend(orient="bottom")),
-        tooltip=["edition:N", "year:O", alt.Tooltip("people:Q", format=",")],
-    )
-    .properties(height=300),
-    width="stretch",
-)
-source_caption(f"{release_from} and {release_to}", None, f"{names[country]}, {measure}")
-
-st.subheader(f"Largest revisions of {measure}, {year}")
+year = right.selectbox("Year", years, index=len(years) - 1, key="revision_year")
 largest = query(
-    "select country_name, value_from, value_to, revision, revision_pct from marts.release_revisions "
-    "where release_from = ? and release_to = ? and measure = ? and year = ? and revision is not null "
-    "order by abs(revision) desc limit 15",
+    "select origin_name, destination_name, value_from, value_to, revision, revision_pct "
+    "from marts.corridor_revisions where release_from = ? and release_to = ? and year = ? "
+    "order by abs(revision) desc, origin_code, destination_code limit 20",
     release_from,
     release_to,
-    measure,
     year,
 )
 st.dataframe(
     largest,
     hide_index=True,
     column_config={
-        "country_name": "Country or area",
+        "origin_name": "From",
+        "destination_name": "To",
         "value_from": st.column_config.NumberColumn(f"{release_from} edition", format="localized"),
         "value_to": st.column_config.NumberColumn(f"{release_to} edition", format="localized"),
         "revision": st.column_config.NumberColumn("Revision", format="localized"),
         "revision_pct": st.column_config.NumberColumn("Revision %", format="%+.1f%%"),
     },
 )
-source_caption(f"{release_from} and {release_to}", year, "Ranked by absolute change")
+unrevised = query(
+    "select count(*) filter (where revision = 0) as same, count(*) as n from marts.corridor_revisions "
+    "where release_from = ? and release_to = ? and year = ?",
+    release_from,
+    release_to,
+    year,
+).iloc[0]
+share = 0.0 if not unrevised["n"] else 100 * unrevised["same"] / unrevised["n"]
+st.caption(
+    f"Corridors of mid-year {year} as the {release_from} and {release_to} editions of UN DESA International "
+    f"Migrant Stock give them, ranked by absolute change; {int(unrevised['same']):,} of {int(unrevised['n']):,} "
+    f"corridors ({share:.0f} %) were not revised. A corridor one edition does not list counts 0."
+)

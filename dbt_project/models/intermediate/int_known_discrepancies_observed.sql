@@ -23,12 +23,19 @@ found as (
     group by release, year, location_code
     having max(case when sex = 'total' then migrants end)
         <> max(case when sex = 'male' then migrants end) + max(case when sex = 'female' then migrants end)
+),
+
+names as (
+    select release, location_code, any_value(location_name) as location_name
+    from {{ ref('stg_undesa__destination_totals') }}
+    group by release, location_code
 )
 
 select
     listed.release,
     listed.check_name,
     listed.location_code,
+    any_value(names.location_name) as location_name,
     listed.year,
     listed.sex,
     listed.rows,
@@ -38,6 +45,9 @@ select
     any_value(found.reference_text) filter (where listed.location_code is not null) as reference_text,
     any_value(found.od_text) filter (where listed.location_code is not null) as observed_text
 from listed
+left join names
+    on names.release = listed.release
+    and names.location_code = listed.location_code
 left join found
     on found.check_name = listed.check_name
     and found.release = listed.release
