@@ -1,4 +1,5 @@
-"""Generated release workbooks for tests, in the layouts of Rev.2020 and Rev.2024.
+"""Generated release workbooks for tests, in the layouts of Rev.2020 and Rev.2024, and of the older
+editions (Rev.2015 to Rev.2019: a totals workbook and an origin-destination matrix).
 
 One synthetic world (a few countries, an origin-destination matrix per year and sex) is written
 out as the origin-destination, destination and origin workbooks and the classification, so the
@@ -54,6 +55,8 @@ COUNTRIES = [
 
 YEARS = {
     "2015": [1990, 1995, 2000, 2005, 2010, 2015],
+    "2017": [1990, 1995, 2000, 2005, 2010, 2015, 2017],
+    "2019": [1990, 1995, 2000, 2005, 2010, 2015, 2019],
     "2020": [1990, 1995, 2000, 2005, 2010, 2015, 2020],
     "2024": [1990, 1995, 2000, 2005, 2010, 2015, 2020, 2024],
 }
@@ -550,4 +553,247 @@ def write_edition(
         files["origin_destination"] = write_origin_destination(
             world, folder / names["origin_destination"], layout, region_origins=region_origins
         )
+    return files
+
+
+# --- the older editions: a totals workbook and an origin-destination matrix ------------------------
+
+OTHER_NORTH, OTHER_SOUTH = 9901, 9902  # dbt_project/seeds/unknown_origins.csv
+LEGACY_SEX_WORDS = {"total": "both sexes", "male": "male", "female": "female"}
+
+
+def legacy_names(edition: str) -> dict[str, str]:
+    return {
+        "origin_destination": f"UN_MigrantStockByOriginAndDestination_{edition}.xlsx",
+        "destination": f"UN_MigrantStockTotal_{edition}.xlsx",
+        "classification": "aggregates_correspondence_table_2020_1.xlsx",
+    }
+
+
+def _other_split(world: World, dest: int, year: int, sex: str) -> tuple[int, int]:
+    """The world's "Other" origin split into Other North (two fifths) and Other South, per sex."""
+    m, f = world.od.get((dest, OTHER), {}).get(year, (0, 0))
+    north_m, north_f = m * 2 // 5, f * 2 // 5
+    north = {"total": north_m + north_f, "male": north_m, "female": north_f}[sex]
+    return north, world.stock(dest, OTHER, year, sex) - north
+
+
+def _legacy_titles(ws: Any, lines: list[str]) -> None:
+    for i, line in enumerate(lines):
+        ws.cell(row=5 + i, column=5, value=line)
+
+
+def write_totals_legacy(world: World, path: Path, code_label: str = "Code") -> Path:
+    """The totals workbook of Rev.2015-2019: Table 1 stocks and Table 2 population (thousands),
+    labels on row 15 (block titles over the years), years on row 16, data from row 17; a heading
+    row without a code ('UN development groups') among the aggregates."""
+    years = world.years
+    wb = Workbook()
+    wb.active.title = "CONTENTS"
+    for sheet, what, population in (("Table 1", "International migrant stock at mid-year", False),
+                                    ("Table 2", "Total population at mid-year", True)):  # fmt: skip
+        ws = _sheet(wb, sheet)
+        title = (
+            f"{sheet} -  Total population at mid-year by sex and by major area, region, country or area, "
+            f"1990-{years[-1]} (thousands)"
+            if population
+            else f"{sheet} -  {what} by sex and by major area, region, country or area, 1990-{years[-1]}"
+        )
+        _legacy_titles(ws, ["United Nations", "Population Division", "", "", f"Workbook: {path.name}", title])
+        meta = ["Sort\norder", "Major area, region, country or area of destination", "Notes", code_label]
+        if not population:
+            meta.append("Type of data (a)")
+        first = len(meta) + 1
+        for b, sex in enumerate(("both sexes", "male", "female")):
+            whom = "population of both sexes" if sex == "both sexes" else f"{sex} population"
+            label = f"Total {whom} at mid-year (thousands)" if population else f"{what} ({sex})"
+            ws.cell(row=15, column=first + b * len(years), value=label)
+        _put_row(ws, 15, meta)
+        _put_row(ws, 16, [None] * len(meta) + [*years, *years, *years])
+
+        def values(members: list[int], population: bool = population) -> list[Any]:
+            out: list[Any] = []
+            for sex in ("total", "male", "female"):
+                for y in years:
+                    if population:
+                        idx = {"total": None, "male": 0, "female": 1}[sex]
+                        vals = [world.population[d][y] for d in members]
+                        out.append(round(sum(v[0] + v[1] if idx is None else v[idx] for v in vals), 3))
+                    else:
+                        out.append(sum(world.immigrants(d, y, sex) for d in members))
+            return out
+
+        everyone = [c.code for c in world.countries]
+        rows: list[tuple[str, Any, int | str, list[Any]]] = [("WORLD", "", WORLD, values(everyone))]
+        rows.append(("UN development groups", "", "", [".."] * (3 * len(years))))
+        for code, name in sorted(world.regions().items()):
+            rows.append((f"  {name}", "", code, values([c.code for c in world.countries if c.sdg_code == code])))
+        rows += [(f"   {c.name(world.edition)}", "", c.code, values([c.code])) for c in world.countries]
+        for i, (name, notes, code, vals) in enumerate(rows):
+            m = [i + 1, name, notes, code] + ([] if population else ["B" if code and code != WORLD else ""])
+            _put_row(ws, 17 + i, [*m, *vals])
+    wb.create_sheet("ANNEX")
+    wb.create_sheet("NOTES")
+    wb.save(path)
+    return path
+
+
+def _matrix_origins(world: World, other_order: tuple[str, str]) -> list[tuple[str, int]]:
+    """The origin columns right of Total: the two unknown origins in the given order, then the
+    countries by name."""
+    unknown = {"Other North": OTHER_NORTH, "Other South": OTHER_SOUTH}
+    countries = sorted(((c.name(world.edition).rstrip("*"), c.code) for c in world.countries), key=lambda t: t[0])
+    return [(label, unknown[label]) for label in other_order] + countries
+
+
+def _matrix_cell(world: World, dest_codes: list[int], origin: int, year: int, sex: str) -> int:
+    total = 0
+    for d in dest_codes:
+        if origin in (OTHER_NORTH, OTHER_SOUTH):
+            north, south = _other_split(world, d, year, sex)
+            total += north if origin == OTHER_NORTH else south
+        else:
+            total += world.stock(d, origin, year, sex)
+    return total
+
+
+def _matrix_rows(world: World, year: int, sex: str, origins: list[tuple[str, int]], empty: str) -> list[list[Any]]:
+    """Destination rows of one year and sex: name, notes, code, type of data, Total, origins."""
+    everyone = [c.code for c in world.countries]
+    dests: list[tuple[str, int | str, list[int]]] = [("WORLD", WORLD, everyone), ("UN development groups", "", [])]
+    dests += [(f"  {name}", code, [c.code for c in world.countries if c.sdg_code == code])
+              for code, name in sorted(world.regions().items())]  # fmt: skip
+    dests += [(f"   {c.name(world.edition)}", c.code, [c.code]) for c in world.countries]
+    rows = []
+    for name, code, members in dests:
+        if code == "":
+            rows.append([name, "", "", "", *([".."] * (1 + len(origins)))])
+            continue
+        cells = [_matrix_cell(world, members, o, year, sex) for _, o in origins]
+        total = sum(cells)
+        rows.append([name, "", code, "B" if code != WORLD else "", total, *(c if c else empty for c in cells)])
+    return rows
+
+
+def write_od_stacked(
+    world: World,
+    path: Path,
+    *,
+    sexes: tuple[str, ...] = ("total", "male", "female"),
+    other_order: tuple[str, str] = ("Other South", "Other North"),
+    empty: str = "",
+) -> Path:
+    """The matrix of Rev.2017/2019: a sheet per sex (Table 1 both sexes, 2 males, 3 females, each
+    titled so), the years stacked as row blocks with a Year column, labels on row 15 and the
+    origins on row 16 (Total, the two unknown origins, the countries). `empty` is what a cell with
+    no migrants holds (blank, or '..' as in every empty cell of the 2017 table)."""
+    wb = Workbook()
+    contents = wb.active
+    contents.title = "CONTENTS"
+    _legacy_titles(
+        contents, ["United Nations", "Population Division", "", "", f"Workbook: {path.name}", "TABLE OF CONTENTS"]
+    )
+    _put_row(contents, 16, ["TABLE", "TITLE"])
+    origins = _matrix_origins(world, other_order)
+    years = world.years
+    for n, sex in enumerate(("total", "male", "female"), start=1):
+        title = (
+            f"International migrant stock at mid-year ({LEGACY_SEX_WORDS[sex]}) by major area, region, country or "
+            f"area of destination and by country or area of origin, 1990-{years[-1]}"
+        )
+        _put_row(contents, 16 + n, [f"Table {n}", title if sex in sexes else "Not included"])
+        if sex not in sexes:
+            continue
+        ws = _sheet(wb, f"Table {n}")
+        _legacy_titles(
+            ws, ["United Nations", "Population Division", "", "", f"Workbook: {path.name}", f"Table {n} - {title}"]
+        )
+        meta = ["Year", "Sort\norder", "Major area, region, country or area of destination", "Notes", "Code",
+                "Type of data (a)", "Country or area of origin"]  # fmt: skip
+        _put_row(ws, 15, meta)
+        _put_row(ws, 16, [None] * 6 + ["Total", *(label for label, _ in origins)])
+        r = 17
+        for year in years:
+            for i, row in enumerate(_matrix_rows(world, year, sex, origins, empty)):
+                _put_row(ws, r, [year, year * 1000 + i + 1, *row])
+                r += 1
+    wb.create_sheet("ANNEX")
+    wb.create_sheet("NOTES")
+    wb.save(path)
+    return path
+
+
+def write_od_per_sheet(world: World, path: Path, *, sexes: tuple[str, ...] = ("total",)) -> Path:
+    """The matrix of Rev.2015: one sheet per year and sex (Table 3k+1 both sexes, 3k+2 males, 3k+3
+    females), the year and sex in the sheet's title, listed in CONTENTS (which names every table,
+    also those a copy lacks)."""
+    wb = Workbook()
+    contents = wb.active
+    contents.title = "CONTENTS"
+    _legacy_titles(
+        contents,
+        ["United Nations", "Population Division", "", "", "Migrants by Destination and Origin", "TABLE OF CONTENTS"],
+    )
+    _put_row(contents, 16, ["TABLE", "TITLE"])
+    origins = _matrix_origins(world, ("Other North", "Other South"))
+    words = {"total": "Total", "male": "Male", "female": "Female"}
+    n = 0
+    for year in world.years:
+        for sex in ("total", "male", "female"):
+            n += 1
+            title = (
+                f"{words[sex]} migrant stock at mid-year by origin and by major area, region, country or area of "
+                f"destination, {year}"
+            )
+            _put_row(contents, 16 + n, [f"Table {n}", title])
+            if sex not in sexes:
+                continue
+            ws = _sheet(wb, f"Table {n}")
+            _legacy_titles(
+                ws,
+                [
+                    "United Nations",
+                    "Population Division",
+                    "",
+                    "",
+                    "Migrants by Destination and Origin",
+                    f"Table {n}. {title}",
+                ],
+            )
+            meta = ["Sort\norder", "Major area, region, country or area of destination", "Notes", "Country code",
+                    "Type of data (a)", "Country of origin"]  # fmt: skip
+            _put_row(ws, 15, meta)
+            _put_row(ws, 16, [None] * 5 + ["Total", *(label for label, _ in origins)])
+            for i, row in enumerate(_matrix_rows(world, year, sex, origins, "")):
+                _put_row(ws, 17 + i, [i + 1, *row])
+    wb.create_sheet("ANNEX")
+    wb.create_sheet("NOTES")
+    wb.save(path)
+    return path
+
+
+def write_legacy_edition(
+    world: World,
+    folder: Path,
+    *,
+    layout: str = "stacked",
+    sexes: tuple[str, ...] = ("total", "male", "female"),
+    other_order: tuple[str, str] = ("Other South", "Other North"),
+    empty: str = "",
+    code_label: str = "Code",
+) -> dict[str, Path]:
+    """An older edition's files under their official names: the totals workbook, the matrix (stacked,
+    or one sheet per year and sex) and the classification."""
+    folder.mkdir(parents=True, exist_ok=True)
+    names = legacy_names(world.edition)
+    files = {
+        "classification": write_classification(folder / names["classification"]),
+        "destination": write_totals_legacy(world, folder / names["destination"], code_label),
+    }
+    if layout == "stacked":
+        files["origin_destination"] = write_od_stacked(
+            world, folder / names["origin_destination"], sexes=sexes, other_order=other_order, empty=empty
+        )
+    else:
+        files["origin_destination"] = write_od_per_sheet(world, folder / names["origin_destination"], sexes=sexes)
     return files

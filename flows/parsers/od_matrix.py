@@ -242,9 +242,10 @@ def _rows(tables: list[Table], edition: Edition) -> Iterator[Row]:
             if header.year_col is not None:
                 year = as_year(sheet.cell(r, header.year_col))
                 if year is None or year not in edition.years:
+                    raw = sheet.cell(r, header.year_col)
+                    shown = year if year is not None else repr(raw)
                     raise sheet.error(
-                        f"year {sheet.cell(r, header.year_col)!r} is not one of the edition's reference years "
-                        f"{edition.years}",
+                        f"year {shown} is not one of the edition's reference years {edition.years}",
                         row=r,
                         col=header.year_col,
                     )

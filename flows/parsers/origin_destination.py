@@ -50,7 +50,7 @@ def stream_origin_destination(path: Path, sha256: str, edition: Edition) -> Batc
     The layout is told by the header of `Table 1`: the long table of Rev.2020/2024 (one row per
     destination and origin), or the matrix of Rev.2015-2019 (origins in columns, flows.parsers.od_matrix)."""
     book = Workbook(path)
-    sheet = book.stream(SHEET)
+    sheet = book.stream(_first_table(book))
     try:
         header, roles = find_header(
             sheet,
@@ -73,6 +73,17 @@ def stream_origin_destination(path: Path, sha256: str, edition: Edition) -> Batc
     ]
     columns = (dest_col, origin_col, dest_name_col, origin_name_col)
     return {"od_stock": _batches(sheet, header, columns, cells, path.name, sha256, edition.edition)}
+
+
+def _first_table(book: Workbook) -> str:
+    """`Table 1`, or in a matrix that lacks it the lowest-numbered table, whose header tells the
+    layout (the matrix parser then says which table is missing)."""
+    import re
+
+    numbered = sorted(
+        (int(m.group(1)), name) for name in book.sheet_names if (m := re.fullmatch(r"\s*table\s+(\d+)\s*", name, re.I))
+    )
+    return numbered[0][1] if numbered and numbered[0][0] != 1 else SHEET
 
 
 def _batches(
