@@ -134,4 +134,20 @@ def run(source: Path, work: Path, url: str) -> list[RefreshTime]:
     times.append(run_cli("full, running server", source, work / "running", env))
     times.append(run_cli("unchanged, running server", source, work / "running", env))
     times.append(run_cli("rebuild (--force), running server", source, work / "running", env, "--force"))
+    # the same, on the two newest editions only: what the three older ones cost
+    two = _newest_editions_catalogue(work / "two-editions.yaml", 2)
+    times.append(run_cli("full, two editions, running server", source, work / "two", env, "--catalogue", str(two)))
     return times
+
+
+def _newest_editions_catalogue(path: Path, count: int) -> Path:
+    """The bundled catalogue cut down to its `count` newest editions."""
+    import yaml
+
+    from flows.settings import DEFAULT_CATALOGUE
+
+    doc = yaml.safe_load(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))
+    doc["editions"] = sorted(doc["editions"], key=lambda e: e["edition"], reverse=True)[:count]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path

@@ -38,9 +38,10 @@ class UnknownVersion(ChecksumMismatch):
     """Files that match none of the versions the catalogue knows: refused until accepted. The
     message names every refused file, then says once how to accept them."""
 
-    def __init__(self, refusals: list[str], advice: str) -> None:
+    def __init__(self, refusals: list[str], advice: str, files: list[tuple[str, str]] | None = None) -> None:
         self.refusals = refusals
         self.advice = advice
+        self.files = files or []  # (name, sha256) of each refusal: one file listed by several editions is one
         if len(refusals) == 1:
             text = f"{refusals[0]} {advice}"
         else:

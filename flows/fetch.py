@@ -219,7 +219,9 @@ def _admit(inc: Incoming, edition: Edition, spec: ReleaseFile, settings: Setting
     newly_accepted = False
     if verdict.refused:
         if not settings.accept_new_versions:
-            raise UnknownVersion([refusal(edition, spec, identity, origin)], ACCEPT_ADVICE)
+            raise UnknownVersion(
+                [refusal(edition, spec, identity, origin)], ACCEPT_ADVICE, [(spec.name, identity.sha256)]
+            )
         newly_accepted = True
     archived = inc.finish(edition_dir)
     if newly_accepted:

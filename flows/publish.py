@@ -255,10 +255,12 @@ def _write_known_discrepancies(con: duckdb.DuckDBPyConnection, record: RunRecord
             case
                 when check_name like 'od_sums_match_%' or check_name like 'od_%_are_sums' then 'int_od_reconciliation'
                 when check_name = 'immigrants_within_population' then 'country_balance'
+                when check_name = 'od_stock_sexes_add_up' then 'stg_undesa__od_stocks'
                 else 'stg_undesa__destination_totals'
             end as "table",
             case
                 when location_code is null then 'every location'
+                when partner_code is not null then concat(location_code, ' from ', partner_code)
                 else concat_ws(' ', location_name, '(' || location_code || ')')
             end as "column",
             release,

@@ -374,7 +374,11 @@ def _fetch_all(cat: Catalogue, settings: Settings) -> list[FetchedFile]:
         except UnknownVersion as exc:
             refused.append(exc)
     if refused:
-        raise UnknownVersion([r for exc in refused for r in exc.refusals], refused[0].advice)
+        texts: dict[tuple[str, str], str] = {}  # a file several editions list (the classification) once
+        for refusal in refused:
+            for key, text in zip(refusal.files, refusal.refusals, strict=True):
+                texts.setdefault(key, text)
+        raise UnknownVersion(list(texts.values()), refused[0].advice, list(texts))
     for f in results:
         if f.status == "missing":
             announce(f"fetch: {f.edition} {f.kind.value}: MISSING, {f.reason}; going on without it")

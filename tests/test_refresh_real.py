@@ -54,7 +54,15 @@ def test_each_input_has_the_verdict_sources_md_gives_it(data: Path) -> None:
     assert verdicts == {**MIRROR_VERDICTS, ("2024", "origin_destination"): None}  # None: missing
     assert record["warnings"] == [
         "2020 origin_destination (undesa_pd_2020_ims_stock_by_sex_destination_and_origin.xlsx): reconstruction, "
-        "matched: sha256 of 'layout reconstruction of the mirror, official values (SOURCES.md 1b)'"
+        "matched: sha256 of 'layout reconstruction of the mirror, official values (SOURCES.md 1b)'",
+        "2019 origin_destination (UN_MigrantStockByOriginAndDestination_2019.xlsx): reconstruction, "
+        "matched: sha256 of 'layout reconstruction of the mirror, official values (SOURCES.md 1c)'",
+        "2017 origin_destination (UN_MigrantStockByOriginAndDestination_2017.xlsx): reconstruction, "
+        "matched: sha256 of 'layout reconstruction of the mirror, both sexes only (SOURCES.md 1c)'",
+        "2017 destination (UN_MigrantStockTotal_2017.xlsx): re-saved copy, matched: sha256 of 're-saved by a "
+        "user in Mac Excel, 2019-02-09 (Sadikshya101/THA2); values look original'",
+        "2015 origin_destination (UN_MigrantStockByOriginAndDestination_2015.xlsx): reconstruction, "
+        "matched: sha256 of 'layout reconstruction of the mirror, both sexes only (SOURCES.md 1c)'",
     ]
     out = " ".join((data / "first-run.txt").read_text().split())
     assert "fetch: 2020 origin_destination: sha256 8a8b7f4e6c81, RECONSTRUCTION, matched: sha256 of" in out
@@ -134,17 +142,131 @@ def test_world_totals_and_reconciliation(data: Path) -> None:
     record = json.loads(max((data / "runs").glob("*.json")).read_text())
     assert record["dbt"]["tests_failed"] == 0
     results = json.loads((data / "build" / "dbt_target" / "run_results.json").read_text())["results"]
-    reconciliation = {r["unique_id"].split(".")[2]: r["status"] for r in results if ".od_sums_match_" in r["unique_id"]}
+    reconciliation = {
+        r["unique_id"].split(".")[2]: r["status"]
+        for r in results
+        if r["unique_id"].startswith("test.") and ".od_" in r["unique_id"] and "_totals" in r["unique_id"]
+    }
     assert reconciliation == {
         "od_sums_match_destination_totals": "pass",
         "od_sums_match_origin_totals": "pass",
+        "od_destination_totals_are_sums": "pass",
+        "od_origin_totals_are_sums": "pass",
     }
+
+
+def test_five_editions_and_their_largest_corridor(data: Path) -> None:
+    """Every edition is published; the largest corridor of each edition's latest year is Mexico ->
+    United States (SOURCES.md 3), and each edition's corridors add up to its WORLD total."""
+    assert [r for (r,) in query(data, "select release from marts.releases order by release")] == [
+        "2015", "2017", "2019", "2020", "2024"
+    ]  # fmt: skip
+    largest = query(
+        data,
+        "select release, year, origin_iso3, destination_iso3, migrants from marts.corridors "
+        "where rank = 1 and year = (select max(year) from marts.corridors as c where c.release = corridors.release) "
+        "order by release",
+    )
+    assert largest == [
+        ("2015", 2015, "MEX", "USA", 12_050_031),
+        ("2017", 2017, "MEX", "USA", 12_683_066),
+        ("2019", 2019, "MEX", "USA", 11_489_684),
+        ("2020", 2020, "MEX", "USA", 10_853_105),
+    ]
+    world = query(
+        data,
+        "select release, year, sum(migrants) from marts.region_flows "
+        "where year = (select max(year) from marts.region_flows as r where r.release = region_flows.release) "
+        "group by all order by 1",
+    )
+    assert world == [
+        ("2015", 2015, 243_700_236),
+        ("2017", 2017, 257_715_425),
+        ("2019", 2019, 271_642_105),
+        ("2020", 2020, 280_598_105),
+    ]
+    sexes = dict(query(data, "select release, corridor_sexes from marts.releases where has_corridors"))
+    assert sexes == {"2015": ["total"], "2017": ["total"], "2019": ["total", "male", "female"],
+                     "2020": ["total", "male", "female"]}  # fmt: skip
+
+
+def test_corridor_revisions_answer_the_question(data: Path) -> None:
+    """How was Mexico -> United States for 2015 revised by each edition? And Kazakhstan -> Russia."""
+    mex = query(
+        data,
+        "select release_from, release_to, value_from, value_to, is_consecutive from marts.corridor_revisions "
+        "where origin_iso3 = 'MEX' and destination_iso3 = 'USA' and year = 2015 and is_consecutive order by 1",
+    )
+    assert mex == [
+        ("2015", "2017", 12_050_031, 12_275_876, True),
+        ("2017", "2019", 12_275_876, 11_643_298, True),
+        ("2019", "2020", 11_643_298, 11_643_298, True),
+    ]
+    kaz = query(
+        data,
+        "select distinct value_from, value_to, revision from marts.corridor_revisions "
+        "where origin_iso3 = 'KAZ' and destination_iso3 = 'RUS' and year = 2015",
+    )
+    assert kaz == [(2_560_269, 2_560_269, 0)]
+
+
+def test_the_official_tables_known_discrepancies_are_listed_and_shown(data: Path) -> None:
+    """SOURCES.md 1c's 62 rows where an older O-D table's Total differs from its totals workbook are
+    found exactly as listed, each with its reason, in the data_quality mart."""
+    rows = query(
+        data,
+        "select release, count(*), bool_and(success) from marts.data_quality "
+        "where suite = 'known_discrepancies' and expectation = 'od_sums_match_destination_totals' "
+        "and release in ('2015', '2017', '2019') group by release order by release",
+    )
+    assert rows == [("2015", 21, True), ("2017", 11, True), ("2019", 30, True)]
+    (bes,) = query(
+        data,
+        "select observed, why from marts.data_quality where suite = 'known_discrepancies' and release = '2019' "
+        "and expectation = 'od_sums_match_destination_totals' and \"column\" like '%(535)' "
+        "and observed like '2005, total%'",
+    )
+    assert bes[0] == "2005, total, listed: 62205 vs 49105"
+    assert bes[1].startswith("The totals workbook's 62,205 (28,015 male, 34,190 female) include Sint Maarten's")
+    (failing,) = query(data, "select count(*) from marts.data_quality where not success")[0]
+    assert failing == 0
+
+
+def test_a_new_discrepancy_in_a_copy_of_a_workbook_fails_the_run_naming_it(
+    prefect_server: str, mirror: Path, data: Path, tmp_path: Path
+) -> None:
+    """Mexico's 2015 immigrants in a copy of the 2019 totals workbook, 7 more than its O-D table
+    says: accepted as a new version (its bytes changed), it still fails the reconciliation, which
+    names the cell; the published warehouse stays as it was."""
+    from openpyxl import load_workbook
+
+    broken = copy_mirror(mirror, tmp_path / "mirror")
+    totals = broken / "UN_MigrantStockTotal_2019.xlsx"
+    book = load_workbook(totals)
+    sheet = book["Table 1"]
+    row = next(r for r in sheet.iter_rows(min_row=17) if r[3].value == 484)
+    year_col = next(c.column for c in sheet[16] if c.value == 2015)  # the both-sexes block comes first
+    cell = sheet.cell(row=row[0].row, column=year_col)
+    official = int(cell.value)
+    cell.value = official + 7
+    book.save(totals)
+    before = sha256(data / "published" / "warehouse.duckdb")
+    result = cli(prefect_server, "run", "--source-dir", str(broken), "--data-dir", str(data), "--accept-new-versions")
+    assert result.returncode == 1
+    assert (
+        "Refresh failed at step dbt build: dbt build failed: test od_sums_match_destination_totals: 1 failing "
+        f"row, e.g. UN_MigrantStockTotal_2019.xlsx, sheet 'Table 1', row {cell.row}, column {cell.column_letter}: "
+        f"release=2019, year=2015, sex=total, country_code=484, official_total={official + 7}, od_sum={official}, "
+        "difference=-7"
+    ) in " ".join(result.stderr.split()), result.stderr
+    assert sha256(data / "published" / "warehouse.duckdb") == before
 
 
 def test_data_docs_open_in_a_browser(data: Path, browser: Any) -> None:
     """The run record links the Data Docs; headless Chromium, with every request off this machine
     refused, shows this run's validations on the index, all passed, and a click opens one."""
-    record = json.loads(max((data / "runs").glob("*.json")).read_text())  # the latest run rebuilt the docs
+    records = [json.loads(p.read_text()) for p in sorted((data / "runs").glob("*.json"))]
+    record = [r for r in records if (r.get("quality") or {}).get("docs")][-1]  # the latest run that built them
     index = Path(record["quality"]["docs"])
     assert index == data.resolve() / "quality" / "docs" / "index.html"
     validations = {(r["suite"], r["release"]) for r in record["quality"]["results"]}
@@ -152,9 +274,9 @@ def test_data_docs_open_in_a_browser(data: Path, browser: Any) -> None:
     page.route(re.compile(r"^https?://"), lambda route: route.abort())  # a file:// site: nothing over HTTP at all
     page.goto(index.as_uri())
     rows = page.locator("tr.static-row", has_text=record["run_id"])
-    # 18 suites, 7 of them on raw tables validated once per edition
-    assert rows.count() == len(validations) == 25
-    assert rows.locator("i.text-success").count() == 25
+    # 18 suites, the raw-table ones validated once per edition that has the table
+    assert rows.count() == len(validations) == 46
+    assert rows.locator("i.text-success").count() == 46
     assert rows.locator("i.text-danger").count() == 0
     rows.filter(has_text="mart_corridors").first.click()
     page.wait_for_load_state()
@@ -190,7 +312,10 @@ def test_dbt_docs_are_published_and_served(prefect_server: str, data: Path, brow
         page.get_by_text("Depends On").first.wait_for(timeout=30_000)
         body = " ".join(page.inner_text("body").split())
         assert "Migration corridors (Streamlit app)" in body
-        assert "Models corridor_pairs corridors country_balance country_partners region_flows release_revisions" in body
+        assert (
+            "Models corridor_pairs corridor_revisions corridors countries country_balance country_partners "
+            "region_flows release_revisions releases"
+        ) in body
         page.goto(f"{url}#!/model/model.migration_corridors.corridors")
         page.get_by_text("ISO3 code of the origin.").first.wait_for(timeout=30_000)
         assert outside == [], "the docs asked for something off this machine"
@@ -213,7 +338,7 @@ def test_unchanged_rerun_with_a_reader_holding_the_warehouse(prefect_server: str
     reader.close()
     record = json.loads(max((data / "runs").glob("*.json")).read_text())
     assert record["status"] == "unchanged" and set(record["timings"]) == {"detect", "total"}
-    assert len(record["changes"]["files"]) == 8 and not record["changes"]["rebuild"]
+    assert len(record["changes"]["files"]) == 18 and not record["changes"]["rebuild"]
     out = " ".join(result.stdout.split())
     assert "unchanged" in out and "parse: " not in out and "dbt build" not in out
     assert os.readlink(data / "published") == version
@@ -343,7 +468,7 @@ def test_killed_at_parse_dbt_and_publish_then_recovers(
     run = Refresh(prefect_server, mirror, data, "--force")
     run.wait_for(lambda: any((data / "published-versions").glob(".partial-*")), "publish assembling a version")
     run.kill()
-    assert "16 models, 63 tests passed" in run.output, run.output
+    assert "25 models, 90 tests passed" in run.output, run.output
     assert "published version" not in run.output
     assert any((data / "published-versions").glob(".partial-*")), "the kill left its partial version"
     assert_published_intact(data, before)

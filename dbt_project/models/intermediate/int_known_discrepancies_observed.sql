@@ -5,24 +5,30 @@ with listed as (
     select * from {{ ref('known_discrepancies') }}
 ),
 
+{% set sex_gap = "max(case when sex = 'total' then migrants end) <> max(case when sex = 'male' then migrants end) + max(case when sex = 'female' then migrants end)" %}
+{% set both = "cast(max(case when sex = 'total' then migrants end) as varchar)" %}
+{% set split = "cast(max(case when sex = 'male' then migrants end) + max(case when sex = 'female' then migrants end) as varchar)" %}
+
 found as (
-    select check_name, release, year, sex, location_code,
+    select check_name, release, year, sex, location_code, null::integer as partner_code,
         coalesce(cast(reference_value as varchar), 'not available') as reference_text,
         coalesce(cast(od_value as varchar), 'not available') as od_text
     from {{ ref('int_od_reconciliation') }}
     union all
-    select 'immigrants_within_population', release, year, 'total', country_code,
+    select 'immigrants_within_population', release, year, 'total', country_code, null,
         cast(population as varchar), cast(immigrants as varchar)
     from {{ ref('country_balance') }}
     where immigrants_pct_population > 100.01
     union all
-    select 'destination_totals_sexes_add_up', release, year, 'total', location_code,
-        cast(max(case when sex = 'total' then migrants end) as varchar),
-        cast(max(case when sex = 'male' then migrants end) + max(case when sex = 'female' then migrants end) as varchar)
+    select 'destination_totals_sexes_add_up', release, year, 'total', location_code, null, {{ both }}, {{ split }}
     from {{ ref('stg_undesa__destination_totals') }}
     group by release, year, location_code
-    having max(case when sex = 'total' then migrants end)
-        <> max(case when sex = 'male' then migrants end) + max(case when sex = 'female' then migrants end)
+    having {{ sex_gap }}
+    union all
+    select 'od_stock_sexes_add_up', release, year, 'total', destination_code, origin_code, {{ both }}, {{ split }}
+    from {{ ref('stg_undesa__od_stocks') }}
+    group by release, year, destination_code, origin_code
+    having {{ sex_gap }}
 ),
 
 names as (
@@ -35,6 +41,7 @@ select
     listed.release,
     listed.check_name,
     listed.location_code,
+    listed.partner_code,
     any_value(names.location_name) as location_name,
     listed.year,
     listed.sex,
@@ -54,5 +61,6 @@ left join found
     and found.year = listed.year
     and found.sex = listed.sex
     and (listed.location_code is null or found.location_code = listed.location_code)
-group by listed.release, listed.check_name, listed.location_code, listed.year, listed.sex, listed.rows,
+    and (listed.partner_code is null or found.partner_code = listed.partner_code)
+group by listed.release, listed.check_name, listed.location_code, listed.partner_code, listed.year, listed.sex, listed.rows,
     listed.reason, listed.source
