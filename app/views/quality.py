@@ -35,7 +35,12 @@ current = published()
 cols = st.columns([2, 1, 1])
 cols[0].metric("Last refresh (UTC)", pd.Timestamp(last["finished_at"]).strftime("%Y-%m-%d %H:%M"))
 cols[1].metric("Status", str(last["status"]))
-cols[2].metric("Editions", ", ".join(last["editions"]))
+editions = sorted(last["editions"])
+cols[2].metric(
+    "Editions",
+    f"{len(editions)} ({editions[0]}–{editions[-1]})" if len(editions) > 1 else editions[0],
+    help=", ".join(editions),
+)
 st.caption(
     f"Published version {current.version if current else '?'}; "
     f"{len(runs)} {'refresh' if len(runs) == 1 else 'refreshes'} recorded"
