@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import (
@@ -51,6 +52,13 @@ class VersionStatus(StrEnum):
 
 
 OFFICIAL = frozenset({VersionStatus.VERIFIED, VersionStatus.THIRD_PARTY, VersionStatus.UNCHECKED})
+
+# Placeholders the release notes define for "no number here" (SOURCES.md section 4): `..` not
+# available, `…` likewise, `~` suppressed (under 5), `—` under half a unit. A file may list its own
+# (`placeholders`); anything else textual in a number cell is an error.
+DEFAULT_PLACEHOLDERS = ("..", "…", "~", "—")
+Sex = Literal["total", "male", "female"]
+SEXES: tuple[Sex, ...] = ("total", "male", "female")
 HASH_LENGTHS = {"sha256": 64, "md5": 32, "git_blob": 40}
 
 
@@ -66,6 +74,11 @@ class KnownVersion(BaseModel):
     size: int | None = Field(default=None, gt=0, description="Bytes.")
     status: VersionStatus
     source: str = Field(min_length=3, max_length=160, description="Where the identity comes from, in a few words.")
+    sexes: list[Sex] = Field(
+        default_factory=lambda: list(SEXES),
+        description="The sexes this version's tables give (a copy may hold both sexes only); the parse step "
+        "checks the file gives exactly these.",
+    )
 
     @field_validator("sha256", "md5", "git_blob")
     @classmethod
@@ -113,6 +126,11 @@ class ReleaseFile(BaseModel):
         default=None,
         description="Where a person exports the file by hand (no stable download address): the refresh takes "
         "it from a mirror only, and over HTTP reports it missing with this page.",
+    )
+    placeholders: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PLACEHOLDERS),
+        min_length=1,
+        description="The placeholders this file's number cells may hold, read as 'not available'.",
     )
     none_marker: str | None = Field(
         default=None,

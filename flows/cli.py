@@ -394,10 +394,12 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
         f"the O-D reconciliation), {dbt.get('tests_failed', 0)} failed; {dbt.get('models', 0)} models built."
     )
     if known := dbt.get("known_discrepancies"):
+        kinds = ", ".join(f"{kind}: {n:,}" for kind, n in (known.get("by_kind") or {}).items())
         console.print(
-            f"Known discrepancies of the official tables: {known['listed']} listed with their reasons "
-            f"(dbt_project/seeds/known_discrepancies.csv), {known['as_listed']} found exactly as listed; "
-            "the reconciliation fails on any other."
+            f"Known discrepancies: {known['listed']:,} listed with both figures and a reason in "
+            f"dbt_project/seeds/known_discrepancies.csv ({kinds}), {known['as_listed']:,} found exactly as "
+            "listed; the checks fail on any other.",
+            soft_wrap=True,
         )
     quality = record.quality
     if quality:

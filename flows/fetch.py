@@ -66,6 +66,7 @@ class FetchedFile:
     official: bool = False
     matched: str | None = None  # which catalogued identity it matched
     notes: tuple[str, ...] = ()  # what else the identity check found
+    sexes: tuple[str, ...] | None = None  # what the matched catalogued version's tables give, if one matched
     newly_archived: bool = False
     newly_accepted: bool = False  # an unknown version accepted by this run (--accept-new-versions)
     reason: str | None = None  # why it is missing, or why an archived copy stands in
@@ -255,6 +256,7 @@ def _fetched(
         official=verdict.official,
         matched=verdict.matched,
         notes=verdict.notes,
+        sexes=tuple(verdict.version.sexes) if verdict.version is not None else None,
         newly_archived=archived.newly_archived,
         newly_accepted=newly_accepted,
         reason=reason,

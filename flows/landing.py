@@ -8,6 +8,8 @@ for this edition" instead of failing on an empty glob.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import uuid
@@ -110,6 +112,12 @@ def landed_rows(raw_dir: Path, kind: str, edition: str, sha256: str) -> dict[str
     }
 
 
+def landed_sexes(raw_dir: Path, table: str, edition: str, sha256: str) -> set[str]:
+    """The sexes a landed partition holds (one column read)."""
+    path = partition_dir(raw_dir, table, edition) / landed_name(sha256)
+    return {str(s) for s in pq.read_table(path, columns=["sex"]).column("sex").unique().to_pylist()}
+
+
 def prune(raw_dir: Path, editions: set[str]) -> list[Path]:
     """Remove partitions of editions no longer in the catalogue, so dbt does not read them."""
     removed = []
@@ -129,9 +137,6 @@ def land_catalogue(raw_dir: Path, cat: Catalogue) -> dict[str, int]:
     the `releases` table, so the marts and the app can cite what they show; and an empty partition
     for every table no catalogued file feeds (a catalogue without the M49 list, say), so dbt reads
     "no rows" instead of failing on an empty glob."""
-    import hashlib
-    import json
-
     for edition in cat.editions:
         row = {
             "release": [edition.edition],

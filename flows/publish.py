@@ -236,9 +236,10 @@ def _write_data_quality(con: duckdb.DuckDBPyConnection, record: RunRecord) -> No
 
 
 def _write_known_discrepancies(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
-    """The official tables' known discrepancies (dbt_project/seeds/known_discrepancies.csv), each
-    with its reason and what this build observed, as rows of data_quality (suite
-    `known_discrepancies`): `success` says it is still exactly as listed."""
+    """The official tables' known discrepancies (dbt_project/seeds/known_discrepancies.csv) found in
+    the workbooks this version was built from, each with its reason and figures, as rows of
+    data_quality (suite `known_discrepancies`). Only found ones: an entry of the version read that
+    is not found has failed the build already (listed_discrepancies_hold)."""
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'intermediate' "
         "and table_name = 'int_known_discrepancies_observed'"
@@ -252,28 +253,25 @@ def _write_known_discrepancies(con: duckdb.DuckDBPyConnection, record: RunRecord
             ? as run_id,
             'known_discrepancies' as suite,
             check_name as expectation,
+            about as "table",
             case
-                when check_name like 'od_sums_match_%' or check_name like 'od_%_are_sums' then 'int_od_reconciliation'
-                when check_name = 'immigrants_within_population' then 'country_balance'
-                when check_name = 'od_stock_sexes_add_up' then 'stg_undesa__od_stocks'
-                else 'stg_undesa__destination_totals'
-            end as "table",
-            case
-                when location_code is null then 'every location'
                 when partner_code is not null then concat(location_code, ' from ', partner_code)
                 else concat_ws(' ', location_name, '(' || location_code || ')')
             end as "column",
             release,
-            observed_rows = rows as success,
-            observed_rows as unexpected_count,
-            rows as element_count,
+            observed as success,
+            null as unexpected_count,
+            null as element_count,
             concat_ws(', ', cast(year as varchar), sex,
-                case when location_code is not null
-                    then concat('listed: ', reference_text, ' vs ', observed_text)
-                    else concat(observed_rows, ' of ', rows, ' locations as listed') end) as observed,
-            concat(reason, ' (', source, ')') as why
+                concat(coalesce(cast(reference_value as varchar), 'not available'), ' vs ',
+                       coalesce(cast(observed_value as varchar), 'not available'))) as observed,
+            concat(reason, ' (', source, ')',
+                case when found_sha256 <> file_sha256 then concat(
+                    '; listed for the workbook with sha256 ', left(file_sha256, 12),
+                    ', found the same in the version read, ', left(found_sha256, 12)) end) as why
         from intermediate.int_known_discrepancies_observed
-        order by release, check_name, location_code, year, sex
+        where observed
+        order by release, check_name, location_code, partner_code, year, sex
         """,
         [record.run_id],
     )

@@ -28,7 +28,7 @@ from flows.build_facts import known_discrepancies, release_facts
 from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
 from flows.changes import ChangeReport, ask_sources, baseline, build_fingerprint, compare_bytes
 from flows.dbt_build import DbtSummary, generate_docs, run_dbt_build
-from flows.errors import EtlError, FetchError, UnknownVersion
+from flows.errors import EtlError, FetchError, ParseError, UnknownVersion
 from flows.fetch import FetchedFile, fetch_file
 from flows.landing import (
     is_landed,
@@ -36,6 +36,7 @@ from flows.landing import (
     land_catalogue,
     land_missing,
     landed_rows,
+    landed_sexes,
     prune,
     remove_partial_files,
 )
@@ -105,8 +106,26 @@ def parse_task(fetched: FetchedFile, edition: Edition, settings: Settings) -> di
     else:
         tables = streaming_parser_for(fetched.kind)(fetched.path, fetched.sha256, edition)
         outcome.update(status="parsed", rows=land(settings.raw_dir, fetched.edition, tables, fetched.sha256))
+    if fetched.kind == FileKind.ORIGIN_DESTINATION and fetched.sha256 is not None and fetched.sexes is not None:
+        _check_sexes(fetched, landed_sexes(settings.raw_dir, "od_stock", fetched.edition, fetched.sha256))
     outcome["seconds"] = round(time.perf_counter() - started, 3)
     return outcome
+
+
+def _check_sexes(fetched: FetchedFile, landed: set[str]) -> None:
+    """A table must give the sexes its catalogued version gives: an official matrix that lost its
+    male and female tables is not quietly published as both sexes only (the 2015 and 2017 copies
+    here are catalogued with both sexes only). A version the catalogue does not know (unverified,
+    accepted) is taken as it comes."""
+    expected = set(fetched.sexes or ())
+    if landed != expected:
+        order = ("total", "male", "female")
+        said = ", ".join(s for s in order if s in landed) or "nothing"
+        wanted = ", ".join(s for s in order if s in expected)
+        raise ParseError(
+            fetched.name,
+            f"gives {said}, but its version ({fetched.verdict}) gives {wanted}: a table of the workbook is missing",
+        )
 
 
 @task(name="dbt-build", cache_policy=NO_CACHE)  # its own deadline: Settings.dbt_timeout_seconds

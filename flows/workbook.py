@@ -20,15 +20,11 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
+from flows.catalogue import DEFAULT_PLACEHOLDERS
 from flows.errors import ParseError
 
 Cell = Any
 
-# Placeholders the release notes define for "no number here"; anything else textual in a number
-# cell is an error. `..` not available, `…` likewise, `~` suppressed (under 5), `—` under half a
-# unit, `-` (Rev.2019's matrix, where a country did not exist yet) not available; an empty cell
-# is a value the table does not give.
-PLACEHOLDERS = frozenset({"..", "…", "~", "—", "-", ""})
 SEXES = ("total", "male", "female")
 SEX_LABELS = {"total": "both sexes", "male": "males", "female": "females"}
 HEADER_SCAN_ROWS = 40
@@ -105,10 +101,14 @@ class Header:
 class Sheet:
     """One worksheet's cells, indexed so that row i is Excel row i + 1 and column j is letter j."""
 
-    def __init__(self, path: Path, name: str, rows: list[list[Cell]]) -> None:
+    def __init__(
+        self, path: Path, name: str, rows: list[list[Cell]], placeholders: Sequence[str] = DEFAULT_PLACEHOLDERS
+    ) -> None:
         self.path = path
         self.name = name
         self.rows = rows
+        # the file's placeholders for "not available"; an empty cell is a value the table does not give
+        self.placeholders = frozenset([*placeholders, ""])
 
     def error(self, problem: str, row: int | None = None, col: int | None = None, label: str = "") -> ParseError:
         column = None
@@ -135,8 +135,15 @@ class StreamedSheet(Sheet):
     same memory at 100 times the rows. Rows below the top can be read once, in order; `cell` answers
     for the top rows and for the row being read."""
 
-    def __init__(self, path: Path, name: str, head: list[list[Cell]], rest: Iterator[list[Cell]]) -> None:
-        super().__init__(path, name, head)
+    def __init__(
+        self,
+        path: Path,
+        name: str,
+        head: list[list[Cell]],
+        rest: Iterator[list[Cell]],
+        placeholders: Sequence[str] = DEFAULT_PLACEHOLDERS,
+    ) -> None:
+        super().__init__(path, name, head, placeholders)
         self._rest = rest
         self._current: tuple[int, list[Cell]] = (-1, [])
 
@@ -157,10 +164,12 @@ class StreamedSheet(Sheet):
 
 
 class Workbook:
-    """An open xlsx file; checks it is a sane zip before handing it to calamine."""
+    """An open xlsx file; checks it is a sane zip before handing it to calamine. `placeholders` are
+    the file's own (its catalogue entry's) symbols for a figure not available."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, placeholders: Sequence[str] = DEFAULT_PLACEHOLDERS) -> None:
         self.path = path
+        self.placeholders = tuple(placeholders)
         _check_container(path)
         try:
             self._book = CalamineWorkbook.from_path(str(path))
@@ -184,7 +193,7 @@ class Workbook:
             rows = self._book.get_sheet_by_name(match).to_python(skip_empty_area=False)
         except Exception as exc:
             raise ParseError(self.path, f"cannot read the sheet ({type(exc).__name__}: {exc})", sheet=match) from exc
-        return Sheet(self.path, match, rows)
+        return Sheet(self.path, match, rows, self.placeholders)
 
     def stream(self, name: str) -> StreamedSheet:
         """The sheet as a StreamedSheet: its top rows read now, the rest as they are consumed."""
@@ -197,7 +206,7 @@ class Workbook:
             head = [row for _, row in zip(range(HEADER_SCAN_ROWS + 1), rows, strict=False)]
         except Exception as exc:
             raise ParseError(self.path, f"cannot read the sheet ({type(exc).__name__}: {exc})", sheet=match) from exc
-        return StreamedSheet(self.path, match, head, _reporting(rows, self.path, match))
+        return StreamedSheet(self.path, match, head, _reporting(rows, self.path, match), self.placeholders)
 
 
 def _reporting(rows: Iterator[list[Cell]], path: Path, sheet: str) -> Iterator[list[Cell]]:
@@ -396,14 +405,14 @@ def count_value(
         return int(rounded), None
     if isinstance(value, str):
         text = value.strip()
-        if text in PLACEHOLDERS:
+        if text in sheet.placeholders:
             return None, text or "empty"
         compact = text.replace(",", "").replace(" ", "").replace("\u00a0", "")
         if re.fullmatch(r"-?\d+(\.\d+)?", compact):
             return count_value(sheet, row, col, float(compact), label, scale=scale)
         raise sheet.error(
             f"text {value!r} where a number is expected (known placeholders: "
-            f"{', '.join(repr(p) for p in sorted(PLACEHOLDERS) if p)})",
+            f"{', '.join(repr(p) for p in sorted(sheet.placeholders) if p)})",
             row=row,
             col=col,
             label=label,

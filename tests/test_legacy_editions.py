@@ -16,10 +16,13 @@ import yaml
 
 from flows.errors import BuildError
 from flows.refresh import refresh
+from flows.settings import PROJECT_DIR
+from tests.conftest import sha256
 from tests.workbooks import (
     OTHER_NORTH,
     YEARS,
     World,
+    cell_value,
     legacy_names,
     locate,
     make_world,
@@ -186,3 +189,66 @@ def test_a_new_discrepancy_fails_the_run_naming_its_cell(release: Release, tmp_p
         f"od_sum={worlds['2019'].immigrants(484, 2015, 'total')}, difference=-7"
     ) in str(failed.value)
     assert (data / "published").readlink() == before
+
+
+def test_a_listed_discrepancy_is_accepted_only_with_its_figures(
+    release: Release, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One figure raised by 7 in a totals workbook (Mexico's female immigrants in 2015) disagrees
+    with the origin-destination table's and with the workbook's own total: two discrepancies.
+    Listed in a copy of the dbt project's seed, each with its file's sha256 and both figures, the
+    run publishes them in data_quality with their reason. Raised once more, the run names the new
+    figure; put back, it names the listing that no longer holds."""
+    folder, cat, data, worlds, _ = release
+    broken = tmp_path / "release"
+    shutil.copytree(folder, broken)
+    totals = broken / legacy_names("2019")["destination"]
+    female_cell = locate(totals, "Table 1", "Mexico", 2015, block=2)
+    female, total = (worlds["2019"].immigrants(484, 2015, sex) for sex in ("female", "total"))
+    assert cell_value(totals, "Table 1", female_cell) == female
+    set_cell(totals, "Table 1", female_cell, female + 7)
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(PROJECT_DIR / "dbt_project", project, ignore=shutil.ignore_patterns("target", "logs"))
+    od_sha = sha256(broken / legacy_names("2019")["origin_destination"])
+    with open(project / "seeds" / "known_discrepancies.csv", "a", encoding="utf-8") as seed:
+        seed.write(f"2019,od_sums_match_destination_totals,{od_sha},484,,2015,female,{female + 7},{female},a_test\n")
+        totals_sha = sha256(totals)
+        seed.write(f"2019,destination_totals_sexes_add_up,{totals_sha},484,,2015,total,{total},{total + 7},a_test\n")
+    with open(project / "seeds" / "known_discrepancy_reasons.csv", "a", encoding="utf-8") as reasons:
+        reasons.write("a_test,official tables,A discrepancy this test made.,tests/test_legacy_editions.py\n")
+    monkeypatch.setenv("MIGRATION_ETL_DBT_PROJECT_DIR", str(project))
+
+    record = refresh(source_dir=str(broken), data_dir=str(data), catalogue=str(cat))
+    assert record["status"] == "success"
+    assert record["dbt"]["known_discrepancies"] == {"listed": 2, "as_listed": 2, "by_kind": {"official tables": 2}}
+    published = query(
+        data,
+        'select release, "column", success, observed, why from marts.data_quality'
+        " where suite = 'known_discrepancies' order by all",
+    )
+    why = "A discrepancy this test made. (tests/test_legacy_editions.py)"
+    assert published == [
+        ("2019", "Mexico (484)", True, f"2015, female, {female + 7} vs {female}", why),
+        ("2019", "Mexico (484)", True, f"2015, total, {total} vs {total + 7}", why),
+    ]
+
+    set_cell(totals, "Table 1", female_cell, female + 8)
+    with pytest.raises(BuildError) as failed:
+        refresh(source_dir=str(broken), data_dir=str(data), catalogue=str(cat))
+    message = str(failed.value)
+    assert (
+        f"test od_sums_match_destination_totals: 1 failing row, e.g. {totals.name}, sheet 'Table 1', row 27, column Y:"
+        f" release=2019, year=2015, sex=female, country_code=484, official_total={female + 8}, od_sum={female}"
+    ) in message
+
+    set_cell(totals, "Table 1", female_cell, female)
+    with pytest.raises(BuildError) as failed:
+        refresh(source_dir=str(broken), data_dir=str(data), catalogue=str(cat))
+    # The sexes entry names the totals workbook as it was (another sha256): a listing of a file
+    # version not in use is not checked. The O-D entry names the workbook in use, and no longer holds.
+    assert str(failed.value) == (
+        "dbt build failed: test listed_discrepancies_hold: 1 failing row, e.g. release=2019,"
+        " check_name=od_sums_match_destination_totals, location_code=484, year=2015, sex=female,"
+        f" reference_value={female + 7}, observed_value={female}, reason_id=a_test"
+    )

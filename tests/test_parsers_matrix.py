@@ -190,3 +190,54 @@ def test_real_matrices(mirror: Path, ed: str, sexes: set[str], rows: int, mex_us
     assert cell(table, origin_code=398, destination_code=643, year=2015, sex="total")["migrants"] == 2_560_269
     world = cell(table, origin_code=WORLD, destination_code=WORLD, year=edition(ed).years[-1], sex="total")
     assert world["migrants"] == {"2019": 271_642_105, "2017": 257_715_425, "2015": 243_700_236}[ed]
+
+
+def test_a_destination_listed_twice_in_a_year(tmp_path: Path) -> None:
+    path = write_od_stacked(make_world("2019"), tmp_path / "od.xlsx", sexes=("total",))
+    wb = load_workbook(path)
+    ws = wb["Table 1"]
+    kazakhstan = next(
+        r for r in ws.iter_rows(min_row=17) if r[0].value == 1995 and str(r[2].value).strip() == "Kazakhstan"
+    )
+    russia = next(
+        r for r in ws.iter_rows(min_row=17) if r[0].value == 1995 and str(r[2].value).strip() == "Russian Federation"
+    )
+    for source, target in zip(kazakhstan, russia, strict=True):
+        if source.column > 1:
+            target.value = source.value
+    wb.save(path)
+    with pytest.raises(ParseError, match=r"column E: destination 398 \(Kazakhstan\) is listed again for 1995"):
+        od(path, "2019")
+
+
+def test_a_row_with_figures_but_no_code(tmp_path: Path) -> None:
+    path = write_od_stacked(make_world("2019"), tmp_path / "od.xlsx", sexes=("total",))
+    wb = load_workbook(path)
+    ws = wb["Table 1"]
+    kazakhstan = next(
+        r for r in ws.iter_rows(min_row=17) if r[0].value == 2000 and str(r[2].value).strip() == "Kazakhstan"
+    )
+    kazakhstan[4].value = None
+    wb.save(path)
+    with pytest.raises(ParseError, match=rf"row {kazakhstan[0].row}, column E: row has numbers but no location code"):
+        od(path, "2019")
+
+
+def test_a_stacked_matrix_without_a_year_block(tmp_path: Path) -> None:
+    world = make_world("2019")
+    path = write_od_stacked(world, tmp_path / "od.xlsx", sexes=("total",))
+    wb = load_workbook(path)
+    ws = wb["Table 1"]
+    doomed = [r[0].row for r in ws.iter_rows(min_row=17) if r[0].value == 2010]
+    ws.delete_rows(doomed[0], len(doomed))
+    wb.save(path)
+    with pytest.raises(ParseError, match=r"od\.xlsx, sheet 'Table 1': no rows for the reference years \[2010\]"):
+        od(path, "2019")
+
+
+def test_a_sheet_whose_title_names_another_table(tmp_path: Path) -> None:
+    path = write_od_per_sheet(make_world("2015"), tmp_path / "od.xlsx")
+    title = find_cell(path, "Table 4", lambda v: isinstance(v, str) and v.startswith("Table 4."))
+    set_cell(path, "Table 4", title, "Table 7. Total migrant stock at mid-year by origin and destination, 1995")
+    with pytest.raises(ParseError, match=r"sheet 'Table 4', row 10: the sheet's title names Table 7"):
+        od(path, "2015")

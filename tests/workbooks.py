@@ -494,6 +494,10 @@ def set_cell(path: Path, sheet: str, cell: str, value: Any) -> Path:
     return path
 
 
+def cell_value(path: Path, sheet: str, cell: str) -> Any:
+    return load_workbook(path, read_only=True)[sheet][cell].value
+
+
 def insert_rows(path: Path, sheet: str, before: int, count: int) -> Path:
     wb = load_workbook(path)
     wb[sheet].insert_rows(before, count)

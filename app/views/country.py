@@ -30,7 +30,8 @@ country = pick_country(names, "Country or area", int(largest))
 
 series = query(
     "select year, immigrants, emigrants, net_migrants, balance_index, immigrants_pct_population, "
-    "immigrants_male, immigrants_female, emigrants_male, emigrants_female, data_type, source "
+    "immigrants_male, immigrants_female, emigrants_male, emigrants_female, data_type, source, "
+    "emigrants_source, emigrants_od_sum "
     "from marts.country_balance where release = ? and country_code = ? order by year",
     release,
     country,
@@ -51,6 +52,17 @@ st.caption(
     f"Estimate based on: {data_type_note(now['data_type'])}."
     + (" Totals here come from the origin-destination table." if now["source"] == "od_table" else "")
 )
+if (
+    now["emigrants_source"] == "od_world_row"
+    and not pd.isna(now["emigrants_od_sum"])
+    and now["emigrants_od_sum"] != now["emigrants"]
+):
+    st.warning(
+        f"Unverified: the {release} edition's emigrant total for {names[country]} in {year} "
+        f"({millions(now['emigrants'])}, the WORLD row of its origin-destination table) is not what its own "
+        f"country cells add up to ({millions(now['emigrants_od_sum'])}). The copy of this table available here "
+        "comes from a third party; see Data & quality, known discrepancies."
+    )
 
 left, right = st.columns(2)
 long = series.melt("year", ["immigrants", "emigrants"], var_name="measure", value_name="people")

@@ -11,6 +11,11 @@ import streamlit as st
 from app.warehouse import mart_parquet, published, query
 
 FILE_COLUMNS = ["edition", "kind", "verdict", "matched", "name", "sha256"]
+KIND_WORDS = {
+    "official tables": "are facts of the official tables",
+    "mirror reconstruction": "belong to the mirror's reconstructions, not the official files",
+    "unverified source": "come from a third-party copy nobody has checked (published, marked unverified)",
+}
 OLD_CHECKSUM_WORDS = {"verified": "official", "not-official": "not the official file", "unverified": "unverified"}
 MARTS = [
     "corridors",
@@ -102,30 +107,34 @@ else:
 
 st.subheader("Known discrepancies of the official tables")
 known = query(
-    'select release, expectation as check_name, "column" as location, observed, success, why '
+    'select release, "table" as about, expectation as check_name, "column" as location, observed, success, why '
     "from marts.data_quality where suite = 'known_discrepancies' order by release desc, expectation, location"
 )
 if known.empty:
-    st.info("No known discrepancy is listed for the editions in this version.")
+    st.info("No known discrepancy is listed for the files this version was built from.")
 else:
     still = int(known["success"].sum())
+    kinds = known.groupby("about").size().to_dict()
     st.markdown(
-        f"UN DESA's tables disagree with each other in **{len(known)}** listed places (an origin-destination total "
+        f"The tables disagree with each other in **{len(known):,}** listed places: an origin-destination total "
         "that differs from the totals workbook, a sex split that does not add up, more immigrants than "
-        f"inhabitants). Nothing is corrected: each is listed with its reason in a reviewed file "
-        f"(`dbt_project/seeds/known_discrepancies.csv`), the checks accept exactly these, and any other "
-        f"disagreement stops a refresh. {still} of {len(known)} were found exactly as listed in this version."
+        "inhabitants. "
+        + "; ".join(f"**{kinds[kind]:,}** {words}" for kind, words in KIND_WORDS.items() if kind in kinds)
+        + ". Nothing is corrected: each is listed with both figures and its reason in a reviewed file "
+        "(`dbt_project/seeds/known_discrepancies.csv`), the checks accept exactly these, and any other "
+        f"disagreement stops a refresh. {still:,} of {len(known):,} were found exactly as listed in this version."
     )
     for release in known["release"].drop_duplicates():
         mine = known[known["release"] == release]
-        with st.expander(f"Edition {release}: {len(mine)} known discrepancies"):
+        with st.expander(f"Edition {release}: {len(mine):,} known discrepancies"):
             st.dataframe(
                 mine.drop(columns=["release"]),
                 hide_index=True,
                 column_config={
+                    "about": "A fact of",
                     "check_name": "Check",
                     "location": "Location",
-                    "observed": "Year, sex: what the tables say",
+                    "observed": "Year, sex: the two figures",
                     "success": st.column_config.CheckboxColumn("As listed"),
                     "why": st.column_config.TextColumn("Reason (source)", width="large"),
                 },

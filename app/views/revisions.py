@@ -97,6 +97,9 @@ years = list(
         release_to,
     )["year"]
 )
+if not years:
+    st.info(f"The {release_from} and {release_to} editions' origin-destination tables share no reference year.")
+    st.stop()
 year = right.selectbox("Year", years, index=len(years) - 1, key="revision_year")
 largest = query(
     "select origin_name, destination_name, value_from, value_to, revision, revision_pct "

@@ -58,19 +58,3 @@
           and locations.location_code = staged.{{ column_name }}
       )
 {% endtest %}
-
-
-{#- A ceiling that holds except where the known_discrepancies seed lists the row (by edition,
-    location and year) under `check`: an official figure past it is reported, never altered. -#}
-{% test at_most_unless_listed(model, column_name, max_value, check) %}
-    select model_rows.*
-    from {{ model }} as model_rows
-    where model_rows.{{ column_name }} > {{ max_value }}
-      and not exists (
-        select 1 from {{ ref('known_discrepancies') }} as listed
-        where listed.check_name = '{{ check }}'
-          and listed.release = model_rows.release
-          and listed.year = model_rows.year
-          and listed.location_code = model_rows.country_code
-      )
-{% endtest %}

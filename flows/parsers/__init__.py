@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flows.catalogue import Edition, FileKind
+from flows.catalogue import DEFAULT_PLACEHOLDERS, Edition, FileKind
 
 # Bump when a parser's output changes, so landed tables are rebuilt from the archived files.
 PARSER_VERSION = "3"
@@ -16,6 +16,12 @@ Parser = Callable[[Path, str, Edition], dict[str, pa.Table]]
 # What the refresh lands: each table as Arrow batches, read lazily where a table can be large.
 Batches = dict[str, Iterator[pa.RecordBatch]]
 StreamingParser = Callable[[Path, str, Edition], Batches]
+
+
+def placeholders(edition: Edition, kind: FileKind) -> list[str]:
+    """The placeholders the edition's file of this kind may hold (its catalogue entry's)."""
+    spec = edition.file(kind)
+    return spec.placeholders if spec is not None else list(DEFAULT_PLACEHOLDERS)
 
 
 def parser_for(kind: FileKind) -> Parser:

@@ -116,6 +116,9 @@ def _tables(book: Workbook, first: StreamedSheet, edition: Edition) -> list[Tabl
         header = _find_header(sheet)
         assert header is not None
         title, title_row = _title(sheet, header.label_row)
+        titled = TABLE_TITLE.match(title)
+        if titled is not None and int(titled.group(1)) != int(_table_number(name)):
+            raise sheet.error(f"the sheet's title names Table {titled.group(1)} ({title!r})", row=title_row)
         sex = sex_of(title)
         if sex is None:
             raise sheet.error(f"cannot tell from the title {title!r} which sex the table holds", row=title_row)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flows.catalogue import Edition
+from flows.catalogue import Edition, FileKind
 from flows.errors import ParseError
-from flows.parsers import Batches, labels
+from flows.parsers import Batches, labels, placeholders
 from flows.parsers.totals import COUNTRY_CODE_LIMIT
 from flows.tables import Columns
 from flows.workbook import (
@@ -49,7 +49,7 @@ def stream_origin_destination(path: Path, sha256: str, edition: Edition) -> Batc
 
     The layout is told by the header of `Table 1`: the long table of Rev.2020/2024 (one row per
     destination and origin), or the matrix of Rev.2015-2019 (origins in columns, flows.parsers.od_matrix)."""
-    book = Workbook(path)
+    book = Workbook(path, placeholders(edition, FileKind.ORIGIN_DESTINATION))
     sheet = book.stream(_first_table(book))
     try:
         header, roles = find_header(

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flows.catalogue import Edition
-from flows.parsers import labels
+from flows.catalogue import Edition, FileKind
+from flows.parsers import labels, placeholders
 from flows.tables import Columns
 from flows.workbook import (
     Sheet,
@@ -43,14 +43,14 @@ class LocationRow:
 
 
 def parse_destination(path: Path, sha256: str, edition: Edition) -> dict[str, pa.Table]:
-    book = Workbook(path)
+    book = Workbook(path, placeholders(edition, FileKind.DESTINATION))
     stock, rows = _parse_stock_sheet(book.sheet("Table 1"), edition, sha256, "destination_totals")
     population = _parse_population(book.sheet("Table 2"), edition, sha256, rows)
     return {"destination_totals": stock.to_arrow(), "population": population.to_arrow()}
 
 
 def parse_origin(path: Path, sha256: str, edition: Edition) -> dict[str, pa.Table]:
-    book = Workbook(path)
+    book = Workbook(path, placeholders(edition, FileKind.ORIGIN))
     stock, _ = _parse_stock_sheet(book.sheet("Table 1"), edition, sha256, "origin_totals")
     return {"origin_totals": stock.to_arrow()}
 

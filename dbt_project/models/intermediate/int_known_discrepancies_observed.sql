@@ -1,34 +1,30 @@
--- Each listed known discrepancy with what this build observed of it: how many locations still
--- show it and, for a single location, the two figures. The publish step copies these rows into
--- the data_quality mart, so readers see every exception with its reason.
+-- Each listed known discrepancy with what this build observed: whether the tables read now disagree
+-- there exactly as listed (`observed`), in which version of the workbook (`found_sha256`, which
+-- may differ from the version the entry was reviewed on), and whether that reviewed version is the
+-- one read now (`in_use`). The publish step copies the observed rows, with their reasons, into the
+-- data_quality mart.
 with listed as (
     select * from {{ ref('known_discrepancies') }}
 ),
 
-{% set sex_gap = "max(case when sex = 'total' then migrants end) <> max(case when sex = 'male' then migrants end) + max(case when sex = 'female' then migrants end)" %}
-{% set both = "cast(max(case when sex = 'total' then migrants end) as varchar)" %}
-{% set split = "cast(max(case when sex = 'male' then migrants end) + max(case when sex = 'female' then migrants end) as varchar)" %}
+reasons as (
+    select * from {{ ref('known_discrepancy_reasons') }}
+),
 
 found as (
-    select check_name, release, year, sex, location_code, null::integer as partner_code,
-        coalesce(cast(reference_value as varchar), 'not available') as reference_text,
-        coalesce(cast(od_value as varchar), 'not available') as od_text
+    select check_name, release, file_sha256, location_code, partner_code, year, sex, reference_value, od_value
     from {{ ref('int_od_reconciliation') }}
     union all
-    select 'immigrants_within_population', release, year, 'total', country_code, null,
-        cast(population as varchar), cast(immigrants as varchar)
-    from {{ ref('country_balance') }}
-    where immigrants_pct_population > 100.01
-    union all
-    select 'destination_totals_sexes_add_up', release, year, 'total', location_code, null, {{ both }}, {{ split }}
-    from {{ ref('stg_undesa__destination_totals') }}
-    group by release, year, location_code
-    having {{ sex_gap }}
-    union all
-    select 'od_stock_sexes_add_up', release, year, 'total', destination_code, origin_code, {{ both }}, {{ split }}
-    from {{ ref('stg_undesa__od_stocks') }}
-    group by release, year, destination_code, origin_code
-    having {{ sex_gap }}
+    select check_name, release, file_sha256, location_code, partner_code, year, sex, reference_value, od_value
+    from {{ ref('int_table_discrepancies') }}
+),
+
+files_in_use as (
+    select distinct release, source_sha256 as file_sha256 from {{ ref('stg_undesa__od_stocks') }}
+    union
+    select distinct release, source_sha256 from {{ ref('stg_undesa__destination_totals') }}
+    union
+    select distinct release, source_sha256 from {{ ref('stg_undesa__origin_totals') }}
 ),
 
 names as (
@@ -40,27 +36,31 @@ names as (
 select
     listed.release,
     listed.check_name,
+    listed.file_sha256,
     listed.location_code,
     listed.partner_code,
-    any_value(names.location_name) as location_name,
+    names.location_name,
     listed.year,
     listed.sex,
-    listed.rows,
-    listed.reason,
-    listed.source,
-    count(found.check_name) as observed_rows,
-    any_value(found.reference_text) filter (where listed.location_code is not null) as reference_text,
-    any_value(found.od_text) filter (where listed.location_code is not null) as observed_text
+    listed.reference_value,
+    listed.observed_value,
+    listed.reason_id,
+    reasons.about,
+    reasons.reason,
+    reasons.source,
+    files_in_use.file_sha256 is not null as in_use,
+    found.check_name is not null as observed,
+    found.file_sha256 as found_sha256
 from listed
-left join names
-    on names.release = listed.release
-    and names.location_code = listed.location_code
+left join reasons on listed.reason_id = reasons.reason_id
+left join files_in_use on listed.release = files_in_use.release and listed.file_sha256 = files_in_use.file_sha256
 left join found
     on found.check_name = listed.check_name
     and found.release = listed.release
+    and found.location_code = listed.location_code
+    and found.partner_code is not distinct from listed.partner_code
     and found.year = listed.year
     and found.sex = listed.sex
-    and (listed.location_code is null or found.location_code = listed.location_code)
-    and (listed.partner_code is null or found.partner_code = listed.partner_code)
-group by listed.release, listed.check_name, listed.location_code, listed.partner_code, listed.year, listed.sex, listed.rows,
-    listed.reason, listed.source
+    and found.reference_value is not distinct from listed.reference_value
+    and found.od_value is not distinct from listed.observed_value
+left join names on listed.release = names.release and listed.location_code = names.location_code

@@ -1,15 +1,21 @@
 -- Every disagreement between the origin-destination table and the official totals, cell by cell,
--- and within the origin-destination table itself. Four checks (the `check_name` column), each a dbt test
--- that passes only when every row it finds is listed in the known_discrepancies seed:
+-- and within the origin-destination table itself. Four checks (the `check_name` column), each a
+-- dbt test that passes only when every row it finds is listed, with the same two figures and the
+-- same workbook, in the known_discrepancies seed:
 -- - od_sums_match_destination_totals, od_sums_match_origin_totals: the O-D table's figure for a
 --   location (its stated total where it has that cell, else the sum of its cells) against the
 --   official destination (origin) totals workbook, for countries and aggregates, in every edition
 --   that has both. Two cells agree when they hold the same number or are both not available; a
 --   blank cell is 0 (no migrants listed), a placeholder ('..', '-') is not available.
 -- - od_destination_totals_are_sums, od_origin_totals_are_sums: the table's stated totals against
---   the sums of its own cells, where both are known.
+--   the sums of its own cells where all are known, and against the known cells where some are not
+--   (the known ones may not add up to more than the total).
 with stated as (
     select * from {{ ref('int_od_stated_totals') }}
+),
+
+od_files as (
+    select distinct release, file_sha256 from stated
 ),
 
 od_figures as (
@@ -17,7 +23,6 @@ od_figures as (
         side, release, year, sex, location_code,
         -- the table's own total cell where it has one, else what its cells add up to
         case when source_row is not null then stated else summed end as od_value,
-        source_row is not null and stated is null as od_not_available_cell,
         source_row is null and summed is null as od_sum_unknown
     from stated
 ),
@@ -32,7 +37,8 @@ official as (
     from {{ ref('stg_undesa__origin_totals') }}
 ),
 
--- what both tables give: an edition's O-D table may hold both sexes only (the 2015 and 2017 copies)
+-- what both tables give: an edition's O-D table may hold both sexes only (the 2015 and 2017 copies;
+-- the parse step checks that the version of the file gives no more)
 compared as (
     select distinct side, release, sex from official
     intersect
@@ -84,11 +90,30 @@ internal_disagreements as (
         release, year, sex, location_code,
         source_file, source_sheet, source_row, source_column,
         stated as reference_value,
-        summed as od_value
+        coalesce(summed, summed_known) as od_value
     from stated
-    where stated is not null and summed is not null and stated <> summed
+    where stated is not null
+      and ((summed is not null and stated <> summed) or (summed is null and summed_known > stated))
 )
 
-select *, od_value - reference_value as difference from official_disagreements
-union all by name
-select *, od_value - reference_value as difference from internal_disagreements
+select
+    found.check_name,
+    found.release,
+    found.year,
+    found.sex,
+    found.location_code,
+    null::integer as partner_code,
+    od_files.file_sha256,
+    found.source_file,
+    found.source_sheet,
+    found.source_row,
+    found.source_column,
+    found.reference_value,
+    found.od_value,
+    found.od_value - found.reference_value as difference
+from (
+    select * from official_disagreements
+    union all by name
+    select * from internal_disagreements
+) as found
+inner join od_files on found.release = od_files.release

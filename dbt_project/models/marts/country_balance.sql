@@ -19,6 +19,7 @@ od_figures as (
     -- the O-D table's own total cell where it has one (Total column / WORLD rows), else its sum
     select side, release, year, sex, location_code as country_code,
         case when source_row is not null then stated else summed end as figure,
+        summed,
         source_row is not null as is_stated
     from {{ ref('int_od_stated_totals') }}
     where is_country
@@ -27,7 +28,8 @@ od_figures as (
 od_totals as (
     select release, year, country_code,
         {{ pivot_by_sex("case when side = 'destination' then figure end", 'od_immigrants') }},
-        {{ pivot_by_sex("case when side = 'origin' then figure end", 'od_emigrants') }}
+        {{ pivot_by_sex("case when side = 'origin' then figure end", 'od_emigrants') }},
+        max(case when side = 'origin' and sex = 'total' then summed end) as od_emigrants_summed
     from od_figures
     group by release, year, country_code
 ),
@@ -86,6 +88,7 @@ combined as (
         case when editions.has_origin then e.emigrants_male else od.od_emigrants_male end as emigrants_male,
         case when editions.has_origin then e.emigrants_female else od.od_emigrants_female end as emigrants_female,
         population.population,
+        od.od_emigrants_summed as emigrants_od_sum,
         i.data_type,
         i.notes,
         case when editions.has_destination then 'destination_workbook' else 'od_table' end as immigrants_source,
@@ -136,6 +139,7 @@ final as (
         immigrants_female,
         emigrants_male,
         emigrants_female,
+        emigrants_od_sum,
         data_type,
         notes,
         sdg_region_name,

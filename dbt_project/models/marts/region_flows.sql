@@ -1,6 +1,8 @@
 -- Migrant stocks between SDG regions: origin region x destination region, summed over country
 -- pairs; migrants whose origin is "Other" are kept under origin region 'Other (origin unknown)'.
--- A flow with a country-pair figure marked not available is itself not available (null).
+-- A flow with a country-pair figure marked not available is itself not available (null);
+-- `migrants_known` sums the pairs that give a figure (a lower bound) and `unavailable_pairs` counts
+-- the others, so an edition whose early years have gaps (Rev.2019's 1990) still shows what it gives.
 with stocks as (
     select * from {{ ref('int_od_stocks_pivoted') }}
 ),
@@ -19,6 +21,8 @@ flows as (
         end as origin_region,
         destination.sdg_region_name as destination_region,
         {{ sum_if_complete('stocks.migrants') }} as migrants,
+        sum(stocks.migrants)::bigint as migrants_known,
+        count(*) filter (where stocks.migrants is null) as unavailable_pairs,
         {{ sum_if_complete('stocks.migrants_male') }} as migrants_male,
         {{ sum_if_complete('stocks.migrants_female') }} as migrants_female,
         count(*) filter (where stocks.migrants > 0) as corridors

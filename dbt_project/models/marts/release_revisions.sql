@@ -6,11 +6,19 @@ with balance as (
 ),
 
 measures as (
-    select release, year, country_code, 'immigrants' as measure, immigrants as value, immigrants_source as source
+    select release, year, country_code, 'immigrants' as measure, immigrants as value, immigrants_source as source,
+        false as disputed
     from balance
     union all
-    select release, year, country_code, 'emigrants' as measure, emigrants as value, emigrants_source as source
+    -- an emigrant total from the O-D table's WORLD row that its own cells do not add up to
+    select release, year, country_code, 'emigrants' as measure, emigrants as value, emigrants_source as source,
+        emigrants_source = 'od_world_row' and emigrants_od_sum is not null and emigrants <> emigrants_od_sum
     from balance
+),
+
+editions as (
+    select release, lead(release) over (order by release) as next_release
+    from (select distinct release from balance)
 ),
 
 latest_names as (
@@ -29,7 +37,8 @@ paired as (
         earlier.value as value_from,
         later.value as value_to,
         earlier.source as source_from,
-        later.source as source_to
+        later.source as source_to,
+        earlier.disputed or later.disputed as disputed
     from measures as earlier
     inner join measures as later
         on earlier.country_code = later.country_code
@@ -53,10 +62,13 @@ final as (
         paired.value_to,
         paired.value_to - paired.value_from as revision,
         100.0 * (paired.value_to - paired.value_from) / nullif(paired.value_from, 0) as revision_pct,
+        editions.next_release = paired.release_to as is_consecutive,
         paired.source_from,
-        paired.source_to
+        paired.source_to,
+        paired.disputed
     from paired
     inner join latest_names on paired.country_code = latest_names.country_code
+    inner join editions on paired.release_from = editions.release
 )
 
 select * from final
