@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.warehouse import published
-from flows.settings import Settings
+from flows.settings import SettingsError, load_settings
 
 VIEWS = Path(__file__).resolve().parent / "views"
 
@@ -23,10 +23,17 @@ pages = [
 ]
 navigation = st.navigation(pages)
 
+try:
+    settings = load_settings()
+except SettingsError as exc:
+    st.title("Migration corridors")
+    st.error(f"The app's settings cannot be used: {str(exc).removeprefix('invalid settings: ')}")
+    st.stop()
+
 if published() is None:
     st.title("Migration corridors")
     st.info(
-        f"Nothing has been published in {Settings().root} yet. Run a refresh first:\n\n"
+        f"Nothing has been published in {settings.root} yet. Run a refresh first:\n\n"
         "```sh\nuv run migration-etl run --source-dir ../shared/data/undesa/mirror\n```\n\n"
         "then reload this page (set `MIGRATION_ETL_DATA_DIR` if the data directory is elsewhere)."
     )

@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from flows.settings import Settings
+from flows.settings import load_settings
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Published:
 
 def published() -> Published | None:
     """The version readers should use now, or None before the first refresh."""
-    settings = Settings()
+    settings = load_settings()
     link = settings.published_dir
     try:
         target = Path(os.readlink(link))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,13 @@ SEXES = 3
 # Rows per validated DataFrame at most (where a table has years to split by): about 300 MB of
 # pandas for the widest table, whatever the edition's size.
 CHUNK_ROWS = 1_000_000
+# The share of an edition's figures that may be null (not available, or lost on the way): at most
+# half, and at most this much more than in the run that built the published warehouse, so a table
+# that was complete and comes back mostly empty fails however its values were lost.
+MAX_NULL_SHARE = 0.5
+NULL_SHARE_GROWTH = 0.10
+FILLED_CHECK = "expect_column_values_to_not_be_null"
+FIGURE_COLUMNS = ("migrants", "population")
 logger = logging.getLogger(__name__)
 
 
@@ -94,10 +101,17 @@ def load_suites() -> list[dict[str, Any]]:
 
 
 def run_quality_gate(
-    build_db: Path, quality_dir: Path, catalogue: Catalogue, run_id: str, memory_limit: str
+    build_db: Path,
+    quality_dir: Path,
+    catalogue: Catalogue,
+    run_id: str,
+    memory_limit: str,
+    previous: Sequence[Mapping[str, Any]] = (),
 ) -> QualityReport:
     """Validate the build; raise QualityError naming each failed expectation, its table, column
-    and sample rows. Data Docs are built whether or not the gate passes."""
+    and sample rows. Data Docs are built whether or not the gate passes. `previous` are the
+    results of the run that built the published warehouse (its record's quality results): the
+    share of null figures each edition had then bounds the share now."""
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -126,6 +140,7 @@ def run_quality_gate(
                         "years": edition.years,
                         "country_codes": classification.get(chunk.release, []),
                         **_row_bounds(meta.get("row_bounds"), edition, len(chunk.years or edition.years), chunk.sexes),
+                        "min_filled": _min_filled(previous, spec["name"], chunk.release),
                     }
                 definition = _definition(context, source, suite, spec["name"] + chunk.suffix)
                 outcome = definition.run(
@@ -149,6 +164,19 @@ def run_quality_gate(
             report,
         )
     return report
+
+
+def _min_filled(previous: Sequence[Mapping[str, Any]], suite: str, release: str) -> float:
+    """The least share of non-null figures an edition's raw table may have: at most
+    MAX_NULL_SHARE null, and at most NULL_SHARE_GROWTH more than in the previous build."""
+    allowed = MAX_NULL_SHARE
+    for result in previous:
+        if (result.get("suite"), result.get("release"), result.get("expectation")) != (suite, release, FILLED_CHECK):
+            continue
+        nulls, rows = result.get("unexpected_count"), result.get("element_count")
+        if result.get("column") in FIGURE_COLUMNS and isinstance(nulls, int) and isinstance(rows, int) and rows:
+            allowed = min(MAX_NULL_SHARE, nulls / rows + NULL_SHARE_GROWTH)
+    return round(1 - allowed, 6)
 
 
 class QualityFailed(QualityError):

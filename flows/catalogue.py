@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -60,6 +60,7 @@ DEFAULT_PLACEHOLDERS = ("..", "…", "~", "—")
 Sex = Literal["total", "male", "female"]
 SEXES: tuple[Sex, ...] = ("total", "male", "female")
 HASH_LENGTHS = {"sha256": 64, "md5": 32, "git_blob": 40}
+NAME_MAX = 255  # bytes in a file name on Linux, macOS and Windows file systems alike
 
 
 class KnownVersion(BaseModel):
@@ -119,6 +120,8 @@ class KnownVersion(BaseModel):
 
 
 class ReleaseFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key (sha265) must not drop a pin silently
+
     kind: FileKind
     name: str = Field(description="Official file name; also the name it is archived and mirrored under.")
     url: str | None = Field(default=None, description="Download address; defaults to base_url + name.")
@@ -163,6 +166,10 @@ class ReleaseFile(BaseModel):
     def _plain_name(cls, value: str) -> str:
         if "/" in value or "\\" in value or value.startswith("."):
             raise ValueError("name must be a plain file name")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("name holds a control character (a NUL, a newline, ...)")
+        if len(value.encode()) > NAME_MAX:
+            raise ValueError(f"name is {len(value.encode()):,} bytes long, past the {NAME_MAX} a file name may have")
         return value
 
     @model_validator(mode="after")
@@ -204,6 +211,8 @@ class ReleaseFile(BaseModel):
 
 
 class Edition(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     edition: str = Field(pattern=r"^\d{4}$")
     title: str
     citation: str = Field(default="", description="How UN DESA asks the edition to be cited.")
@@ -220,6 +229,14 @@ class Edition(BaseModel):
         default=(10_000, 40_000),
         description="How many (destination, origin) rows the origin-destination table lists.",
     )
+
+    @field_validator("expected_locations", "expected_od_rows")
+    @classmethod
+    def _bounds(cls, value: tuple[int, int]) -> tuple[int, int]:
+        low, high = value
+        if low < 0 or low > high:
+            raise ValueError(f"must be [low, high] with 0 <= low <= high, not {list(value)}")
+        return value
 
     @model_validator(mode="after")
     def _one_file_per_kind(self) -> Edition:
@@ -250,6 +267,8 @@ class Edition(BaseModel):
 
 
 class Catalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     base_url: str
     editions: list[Edition] = Field(min_length=1)
 
@@ -282,15 +301,95 @@ class Catalogue(BaseModel):
         raise KeyError(edition)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error: PyYAML keeps
+    the last one silently, so a second `sha256:` would replace the first without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"the key {key!r} is given twice (first on line {seen[key].line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_catalogue(path: Path) -> Catalogue:
+    if not path.exists():
+        raise CatalogueError(f"{path}: release catalogue not found")
+    if not path.is_file():
+        raise CatalogueError(f"{path}: the release catalogue must be a YAML file, and this is a directory or device")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CatalogueError(f"{path}: release catalogue not found") from exc
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(
+            f"{path}: the release catalogue is not UTF-8 text (byte {exc.start:,}): a binary file?"
+        ) from None
+    except OSError as exc:
+        raise CatalogueError(f"{path}: cannot read the release catalogue ({exc.strerror or exc})") from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise CatalogueError(f"{path}: not valid YAML: {where}{exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
-        raise CatalogueError(f"{path}: not valid YAML: {exc}") from exc
+        raise CatalogueError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+    if not isinstance(data, dict):
+        raise CatalogueError(
+            f"{path}: the release catalogue must be a mapping (base_url, editions), not {type(data).__name__}"
+        )
     try:
         return Catalogue.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
-        raise CatalogueError(f"{path}: invalid release catalogue: {problems}") from exc
+        problems = "; ".join(f"{_where(err['loc'], data)}: {_message(err)}" for err in exc.errors())
+        raise CatalogueError(f"{path}: invalid release catalogue: {problems}") from None
+
+
+def _where(loc: tuple[int | str, ...], data: Any) -> str:
+    """A pydantic location as a reader finds it in the YAML: `edition 2020, file
+    undesa_pd_2020_....xlsx, versions[1].sha265` rather than `editions.0.files.1.versions.1.sha265`."""
+    parts: list[str] = []
+    node = data
+    for i, step in enumerate(loc):
+        container = loc[i - 1] if i else None
+        child = _child(node, step)
+        if container == "editions" and isinstance(child, dict) and "edition" in child:
+            parts[-1] = f"edition {_shown(child['edition'])}"
+        elif container == "files" and isinstance(child, dict) and "name" in child:
+            parts[-1] = f"file {_shown(child['name'])}"
+        elif isinstance(step, int):
+            parts[-1] = f"{parts[-1]}[{step}]" if parts else f"[{step}]"
+        else:
+            parts.append(str(step))
+        node = child
+    return ", ".join(parts) if parts else "the catalogue"
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """A value from the file as it may be quoted in a message: control characters escaped, cut short."""
+    text = str(value)
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        text = repr(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _child(node: Any, step: int | str) -> Any:
+    if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+        return node[step]
+    if isinstance(node, dict):
+        return node.get(step)
+    return None
+
+
+def _message(err: Any) -> str:
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return "unknown key (misspelt?)"
+    return message

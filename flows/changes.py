@@ -90,6 +90,23 @@ def baseline(settings: Settings) -> RunRecord | None:
     return None
 
 
+def published_build(settings: Settings) -> RunRecord | None:
+    """The run that built the version `published` points at (its checks' results are the
+    yardstick for this build's), if its record is still there."""
+    link = settings.published_dir
+    if not link.is_symlink():
+        return None
+    current = Path(os.readlink(link)).name
+    return next(
+        (
+            r
+            for r in reversed(load_records(settings.runs_dir))
+            if r.status == "success" and r.published_version == current
+        ),
+        None,
+    )
+
+
 def build_fingerprint(settings: Settings, catalogue_path: Path) -> str:
     """One hash of everything besides the release files that shapes what is published: the
     catalogue, the pipeline's code (parsers, publish, the quality gate and its suites) and the dbt

@@ -24,6 +24,7 @@ from flows.settings import disable_telemetry
 
 if TYPE_CHECKING:
     from flows.prefect_server import TemporaryServer
+    from flows.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else None)
 console = Console(stderr=False, highlight=False)
@@ -107,18 +108,21 @@ def _run(
     from flows.prefect_server import prefect_api
     from flows.refresh import refresh
     from flows.run_record import RunRecord, new_run_id
-    from flows.settings import Settings
+    from flows.settings import SettingsError, load_settings
 
     overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
-    settings = Settings(**overrides)
+    try:
+        settings: Settings | None = load_settings(**overrides)
+    except SettingsError:
+        settings = None  # the flow refuses them too, and records the refusal where it can
     run_id = new_run_id()
     try:
         with prefect_api(server):
             refresh(
                 source_dir=str(source_dir) if source_dir else None,
-                data_dir=str(settings.root),
+                data_dir=str(settings.root) if settings else (str(data_dir) if data_dir is not None else None),
                 catalogue=str(catalogue) if catalogue else None,
                 run_id=run_id,
                 force=force,
@@ -132,6 +136,7 @@ def _run(
         err.print(f"[bold red]Refresh failed[/] ({type(exc).__name__}): {escape(str(exc))}")
         _print_unchanged(settings)
         raise typer.Exit(1) from None
+    assert settings is not None  # a run that succeeded had usable settings
     record_path = settings.runs_dir / f"{run_id}.json"
     record = RunRecord.model_validate_json(record_path.read_text(encoding="utf-8"))
     _print_summary(record, settings, record_path, time.perf_counter() - started)
@@ -169,12 +174,11 @@ def serve(
     from prefect.types.entrypoint import EntrypointType
 
     from flows.refresh import refresh
-    from flows.settings import Settings
 
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
     parameters = {
         "source_dir": str(source_dir.expanduser().resolve()) if source_dir else None,
-        "data_dir": str(Settings(**overrides).root),
+        "data_dir": str(_settings(overrides).root),
         "catalogue": str(catalogue.expanduser().resolve()) if catalogue else None,
     }
     console.print(f"Serving deployment refresh/{name} on {PREFECT_API_URL.value()}: cron '{cron}' ({timezone})")
@@ -197,10 +201,9 @@ def status(
     """The latest refreshes from the run records (no Prefect server needed)."""
     from flows.report import what_changed
     from flows.run_record import load_records
-    from flows.settings import Settings
 
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
-    settings = Settings(**overrides)
+    settings = _settings(overrides)
     records = load_records(settings.runs_dir)
     if not records:
         console.print(f"No refresh has run on {settings.root} yet: migration-etl run --source-dir <mirror>")
@@ -250,14 +253,13 @@ def sources(
     file is a version the catalogue does not know, or its source could not be asked."""
     from flows.catalogue import load_catalogue
     from flows.errors import EtlError
-    from flows.settings import Settings
     from flows.sources import advice, ask_all
 
     overrides: dict[str, Any] = {}
     for key, value in (("source_dir", source_dir), ("data_dir", data_dir), ("catalogue", catalogue)):
         if value is not None:
             overrides[key] = value
-    settings = Settings(**overrides)
+    settings = _settings(overrides)
     try:
         answers = ask_all(load_catalogue(settings.catalogue), settings)
     except EtlError as exc:
@@ -285,10 +287,8 @@ def docs(
     import functools
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-    from flows.settings import Settings
-
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
-    folder = Settings(**overrides).published_dir / "docs"
+    folder = _settings(overrides).published_dir / "docs"
     if not (folder / "index.html").is_file():
         err.print(f"No dbt docs in {folder}: run a refresh first (migration-etl run --source-dir <mirror>).")
         raise typer.Exit(1)
@@ -314,17 +314,30 @@ def run_app(
     """Serve the Streamlit app over the published warehouse."""
     import subprocess
 
-    from flows.settings import PROJECT_DIR, Settings
+    from flows.settings import PROJECT_DIR
 
     disable_telemetry()
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
-    env = {**os.environ, "MIGRATION_ETL_DATA_DIR": str(Settings(**overrides).root)}
+    env = {**os.environ, "MIGRATION_ETL_DATA_DIR": str(_settings(overrides).root)}
     script = PROJECT_DIR / "app" / "streamlit_app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)]
     raise typer.Exit(subprocess.call(command, env=env, cwd=PROJECT_DIR))
 
 
-def _print_unchanged(settings: Any) -> None:
+def _settings(overrides: dict[str, Any]) -> Settings:
+    """The settings, or one line naming what is wrong with them and exit code 1."""
+    from flows.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        err.print(f"[bold red]Invalid settings[/]: {escape(str(exc).removeprefix('invalid settings: '))}")
+        raise typer.Exit(1) from None
+
+
+def _print_unchanged(settings: Settings | None) -> None:
+    if settings is None:
+        return
     if settings.warehouse_path.exists():
         err.print(f"The published warehouse {settings.warehouse_path} was left as it was.")
     else:

@@ -26,7 +26,7 @@ from flows.alerts import alert_on_failure, notify_accepted
 from flows.archive import remove_stale_incoming
 from flows.build_facts import known_discrepancies, release_facts
 from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
-from flows.changes import ChangeReport, ask_sources, baseline, build_fingerprint, compare_bytes
+from flows.changes import ChangeReport, ask_sources, baseline, build_fingerprint, compare_bytes, published_build
 from flows.dbt_build import DbtSummary, generate_docs, run_dbt_build
 from flows.errors import EtlError, FetchError, ParseError, UnknownVersion
 from flows.fetch import FetchedFile, fetch_file
@@ -45,7 +45,7 @@ from flows.parsers import streaming_parser_for
 from flows.publish import Published, publish
 from flows.report import publish_artifacts
 from flows.run_record import RunRecord, new_run_id
-from flows.settings import Settings
+from flows.settings import Settings, SettingsError, load_settings
 from flows.steps import announce
 
 BUILD_FOLDER = "current"  # data/build/current/warehouse.duckdb: the run being built
@@ -140,7 +140,9 @@ def dbt_docs_task(settings: Settings, build_db: Path) -> Path:
 
 @task(name="quality", timeout_seconds=900, cache_policy=NO_CACHE)
 def quality_task(settings: Settings, build_db: Path, catalogue: Catalogue, run_id: str) -> QualityReport:
-    return run_quality_gate(build_db, settings.quality_dir, catalogue, run_id, settings.duckdb_memory_limit)
+    built = published_build(settings)
+    previous = (built.quality or {}).get("results", []) if built is not None else []
+    return run_quality_gate(build_db, settings.quality_dir, catalogue, run_id, settings.duckdb_memory_limit, previous)
 
 
 @task(name="publish", timeout_seconds=600, cache_policy=NO_CACHE)  # never retried: the build was moved into it
@@ -170,9 +172,15 @@ def refresh(
         overrides["data_dir"] = Path(data_dir)
     if catalogue is not None:
         overrides["catalogue"] = Path(catalogue)
-    settings = Settings(**overrides)
+    refused: SettingsError | None = None
+    try:
+        settings = load_settings(**overrides)
+    except SettingsError as exc:
+        if exc.fallback is None:  # no data directory to record the refusal in
+            raise
+        settings, refused = exc.fallback, exc
     with refresh_lock(settings.root):
-        record = run_refresh(settings, run_id or new_run_id(), force=force)
+        record = run_refresh(settings, run_id or new_run_id(), force=force, refused=refused)
     return record.model_dump(mode="json")
 
 
@@ -216,7 +224,9 @@ class _Steps:
                 self.record.peak_memory_mb[name] = peak
 
 
-def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunRecord:
+def run_refresh(settings: Settings, run_id: str, force: bool = False, refused: EtlError | None = None) -> RunRecord:
+    """The refresh itself. `refused`: settings that could not be used (the run is recorded as
+    failed at that step, and alerted, with the data directory and webhook that were usable)."""
     started = time.perf_counter()
     record = RunRecord(
         run_id=run_id,
@@ -231,6 +241,8 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False) -> RunReco
     step = _Steps(record)
     base: RunRecord | None = None
     try:
+        if refused is not None:
+            raise refused
         with step("detect"):
             cat = load_catalogue(settings.catalogue)
             record.editions = [e.edition for e in cat.editions]

@@ -7,12 +7,16 @@ override them by constructing `Settings(data_dir=...)` explicitly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flows.errors import EtlError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -75,6 +79,15 @@ class Settings(BaseSettings):
         default=None, description="POST a JSON alert here when a refresh fails (Slack-compatible `text` field)."
     )
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        """An empty value is a mistake, not a default: an empty data dir once meant the current
+        directory, and a refresh wrote a whole data directory into the checkout."""
+        if isinstance(value, (str, Path)) and not str(value).strip():
+            raise ValueError("is empty (unset it to use the default)")
+        return value
+
     @field_validator("alert_webhook")
     @classmethod
     def _http_url(cls, value: SecretStr | None) -> SecretStr | None:
@@ -132,3 +145,40 @@ class Settings(BaseSettings):
     @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
+
+
+class SettingsError(EtlError):
+    """Settings that cannot be used, named by the variable or flag that gave them. `fallback` is
+    the same settings with the bad values left at their defaults, when the data directory itself is
+    fine: the refusal can still be recorded there and alerted."""
+
+    step = "settings"
+
+    def __init__(self, message: str, fallback: Settings | None) -> None:
+        super().__init__(message)
+        self.fallback = fallback
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (and .env), with the CLI's overrides; one line per mistake."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems, bad = [], set()
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "settings"
+            bad.add(name)
+            where = f"--{name.replace('_', '-')}" if name in overrides else f"MIGRATION_ETL_{name.upper()}"
+            shown = repr(error.get("input"))
+            shown = shown if len(shown) <= 60 else shown[:59] + "…"
+            if name == "alert_webhook" and error.get("input"):
+                shown = "(hidden: it may hold a token)"
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}={shown}: {message}")
+        fallback = None
+        if "data_dir" not in bad:
+            kept = {k: v for k, v in overrides.items() if k not in bad}
+            defaults = {name: Settings.model_fields[name].get_default(call_default_factory=True) for name in bad}
+            with contextlib.suppress(ValidationError, KeyError):
+                fallback = Settings(**kept, **defaults)
+        raise SettingsError("invalid settings: " + "; ".join(problems), fallback) from None

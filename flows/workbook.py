@@ -20,6 +20,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
+from flows import sheet_xml
 from flows.catalogue import DEFAULT_PLACEHOLDERS
 from flows.errors import ParseError
 
@@ -187,8 +188,20 @@ class Workbook:
             raise ParseError(self.path, f"no sheet '{name}' (the workbook has: {', '.join(self.sheet_names)})")
         return match
 
+    def _check_sheet(self, name: str) -> None:
+        """Scan the sheet's XML before calamine loads it: its size, and cells calamine would misread."""
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                sheet_xml.check(zf, name)
+        except sheet_xml.SheetProblem as exc:
+            row, column = _split_ref(exc.cell)
+            raise ParseError(self.path, exc.problem, sheet=name, row=row, column=column) from None
+        except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:  # a damaged member
+            raise ParseError(self.path, f"cannot read the sheet ({type(exc).__name__}: {exc})", sheet=name) from exc
+
     def sheet(self, name: str) -> Sheet:
         match = self._match(name)
+        self._check_sheet(match)
         try:
             rows = self._book.get_sheet_by_name(match).to_python(skip_empty_area=False)
         except Exception as exc:
@@ -198,6 +211,7 @@ class Workbook:
     def stream(self, name: str) -> StreamedSheet:
         """The sheet as a StreamedSheet: its top rows read now, the rest as they are consumed."""
         match = self._match(name)
+        self._check_sheet(match)
         try:
             calamine_sheet = self._book.get_sheet_by_name(match)
             # iter_rows pads empty rows above the used range, but not empty columns left of it
@@ -207,6 +221,12 @@ class Workbook:
         except Exception as exc:
             raise ParseError(self.path, f"cannot read the sheet ({type(exc).__name__}: {exc})", sheet=match) from exc
         return StreamedSheet(self.path, match, head, _reporting(rows, self.path, match), self.placeholders)
+
+
+def _split_ref(cell: str | None) -> tuple[int | None, str | None]:
+    """'AB12' -> (12, 'AB'), the row and column a ParseError names."""
+    found = re.fullmatch(r"([A-Z]+)(\d+)", cell or "")
+    return (int(found.group(2)), found.group(1)) if found else (None, None)
 
 
 def _reporting(rows: Iterator[list[Cell]], path: Path, sheet: str) -> Iterator[list[Cell]]:

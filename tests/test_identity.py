@@ -181,7 +181,7 @@ def catalogue_with(tmp_path: Path, versions: list[dict[str, Any]]) -> Path:
         ([{"md5": MD5, "status": "official", "source": "bad"}], "status: Input should be 'verified', 'third-party'"),
         (
             [{"md5": MD5, "status": "third-party", "source": "a record", "sha-256": SHA}],
-            "Extra inputs are not permitted",
+            "versions[0], sha-256: unknown key (misspelt?)",
         ),
     ],
     ids=[

@@ -1,0 +1,297 @@
+"""Faults beyond the bad-input catalogue, one class at a time (issue 14), each through a real
+refresh against a published generated release: the run fails with one message naming the step
+and the file (sheet, cell), the published warehouse stays byte-identical, and the next good run
+succeeds. Each test fails if the guard it is about is removed."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.styles import Font
+from typer.testing import CliRunner
+
+from flows.cli import app
+from tests.conftest import Webhook
+from tests.harness import (
+    CLASSIFICATION,
+    DEST,
+    OD,
+    Setup,
+    assert_matches,
+    assert_nothing_half_written,
+    broken_copy,
+    make_setup,
+    published_state,
+    run,
+)
+from tests.workbooks import locate, set_cell
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def setup(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Setup:
+    return make_setup(tmp_path_factory)
+
+
+def fails(setup: Setup, folder: Path, pattern: str) -> str:
+    """Run on the broken release: exit 1, the message, nothing published or left half-written."""
+    before = published_state(setup.data)
+    result = run(folder, setup.catalogue, setup.data)
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert_matches(pattern, output)
+    assert published_state(setup.data) == before
+    assert_nothing_half_written(setup.data)
+    return output
+
+
+# --- 1. a cell that cannot be read is never a number nor "no data" --------------------------------
+
+
+def test_uncalculated_formulas_are_refused_naming_the_cells(setup: Setup, tmp_path: Path) -> None:
+    """Every figure of the destination workbook's Table 1 becomes a formula giving that figure,
+    saved without its calculated value (as a script writing a workbook saves it): calamine reads
+    each as an empty cell, which is "no migrants listed"."""
+    folder = broken_copy(setup, tmp_path)
+    book = load_workbook(folder / DEST)
+    sheet = book["Table 1"]
+    changed = 0
+    for row in sheet.iter_rows(min_row=11, min_col=6):
+        for cell in row:
+            if isinstance(cell.value, int):
+                cell.value = f"={cell.value}+0"
+                changed += 1
+    book.save(folder / DEST)
+    first = locate(setup.release / DEST, "Table 1", "WORLD", 1990)
+    fails(
+        setup,
+        folder,
+        rf"failed at step parse: {DEST}, sheet 'Table 1', row {first[1:]}, column {first[0]}: "
+        rf"{changed:,} cells cannot be read \({first}: a formula \(=\d+\+0\) saved without its value; .*; "
+        rf"and {changed - 5:,} more\)\. An error value or an uncalculated formula is neither a number nor 'no data'",
+    )
+
+
+def test_an_error_value_is_refused_naming_its_cell(setup: Setup, tmp_path: Path) -> None:
+    folder = broken_copy(setup, tmp_path)
+    book = load_workbook(folder / OD)
+    sheet = book["Table 1"]
+    cell = next(c for row in sheet.iter_rows(min_row=12) for c in row if isinstance(c.value, int) and c.column > 6)
+    cell.value = "#REF!"  # openpyxl writes Excel's error codes as error cells (t="e")
+    book.save(folder / OD)
+    fails(
+        setup,
+        folder,
+        rf"failed at step parse: {OD}, sheet 'Table 1', row {cell.row}, column {cell.column_letter}: 1 cell cannot "
+        rf"be read \({cell.coordinate}: the error value #REF!\)",
+    )
+
+
+def test_figures_lost_some_other_way_fail_the_quality_gate(setup: Setup, tmp_path: Path) -> None:
+    """A third of the population figures come back as '..' (not available), a value the parser
+    accepts: only the share of nulls, against the run that built the published warehouse, says
+    something was lost."""
+    folder = broken_copy(setup, tmp_path)
+    book = load_workbook(folder / DEST)
+    sheet = book["Table 2"]
+    figures = [c for row in sheet.iter_rows(min_row=11, min_col=6) for c in row if isinstance(c.value, (int, float))]
+    for cell in figures[::3]:
+        cell.value = ".."
+    book.save(folder / DEST)
+    fails(
+        setup,
+        folder,
+        r"failed at step quality: .*raw_population \[release 2020\]: expect_column_values_to_not_be_null on "
+        r"staging\.stg_undesa__population\.population: [\d,]+ of [\d,]+ rows unexpected",
+    )
+
+
+# --- 2. the size of a sheet is checked before it is read ------------------------------------------
+
+
+def cli_with_memory_cap(
+    setup: Setup, folder: Path, prefect_server: str, cap_gb: int = 12
+) -> subprocess.CompletedProcess[str]:
+    """The CLI in a child process whose address space is capped: without the guard, calamine's
+    grid for the sheet would be refused by the kernel and abort the process, not this machine."""
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap_gb << 30, cap_gb << 30))
+
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "400"}
+    args = ["run", "--source-dir", str(folder), "--data-dir", str(setup.data), "--catalogue", str(setup.catalogue)]
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+        preexec_fn=cap,
+    )
+
+
+def test_a_value_in_the_last_row_and_column_is_refused_before_loading(
+    setup: Setup, tmp_path: Path, prefect_server: str
+) -> None:
+    folder = broken_copy(setup, tmp_path)
+    set_cell(folder / DEST, "Table 1", "XFD1048576", 1)
+    before = published_state(setup.data)
+    result = cli_with_memory_cap(setup, folder, prefect_server)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1, output
+    assert_matches(
+        rf"failed at step parse: {DEST}, sheet 'Table 1', row 1048576, column XFD: has a value in column XFD "
+        r"\(16,384\), past the 1,024 columns any release layout uses",
+        output,
+    )
+    assert published_state(setup.data) == before
+
+
+def test_a_sheet_too_large_for_memory_is_refused(setup: Setup, tmp_path: Path, prefect_server: str) -> None:
+    """Within the column limit, a grid of 1,000,000 rows by 200 columns: 200 million cells."""
+    folder = broken_copy(setup, tmp_path)
+    set_cell(folder / DEST, "Table 1", "GR1000000", 1)
+    before = published_state(setup.data)
+    result = cli_with_memory_cap(setup, folder, prefect_server)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1, output
+    assert_matches(
+        rf"failed at step parse: {DEST}, sheet 'Table 1', row 1000000, column GR: spans 1,000,000 rows by 200 "
+        r"columns to its last value \(GR1000000; the sheet declares A1:GR1000000\): 200,000,000 cells, past the "
+        r"100,000,000 a sheet may hold here; refused before loading it",
+        output,
+    )
+    assert published_state(setup.data) == before
+
+
+def test_formatting_to_the_last_row_and_column_costs_nothing(setup: Setup, tmp_path: Path) -> None:
+    """A cell styled but empty in the sheet's last row and column (as a sheet formatted "to the
+    end" has) is not a value: the refresh reads the table as before."""
+    folder = broken_copy(setup, tmp_path)
+    book = load_workbook(folder / DEST)
+    book["Table 1"]["XFD1048576"].font = Font(bold=True)
+    book.save(folder / DEST)
+    result = run(folder, setup.catalogue, setup.data)
+    assert result.exit_code == 0, result.output
+
+
+# --- 3. the catalogue and the settings are strict ---------------------------------------------------
+
+
+def catalogue_with(setup: Setup, tmp_path: Path, edit: Callable[[str], str]) -> Path:
+    path = tmp_path / "catalogue.yaml"
+    path.write_text(edit(setup.catalogue.read_text()))
+    return path
+
+
+CATALOGUE_CASES = [
+    (
+        "misspelt key",
+        lambda text: text.replace("  sha256: ", "  sha265: ", 1),
+        rf"edition 2020, file {CLASSIFICATION}, sha265: unknown key \(misspelt\?\)",
+    ),
+    (
+        "duplicate key",
+        lambda text: text.replace(
+            "  title: Synthetic edition 2020\n", "  title: Synthetic edition 2020\n  title: Again\n", 1
+        ),
+        r"not valid YAML: line \d+, column 3: the key 'title' is given twice \(first on line \d+\)",
+    ),
+    (
+        "reversed bounds",
+        lambda text: text.replace("  expected_od_rows:\n  - 20\n  - 80\n", "  expected_od_rows:\n  - 900\n  - 10\n", 1),
+        r"edition 2020, expected_od_rows: must be \[low, high\] with 0 <= low <= high, not \[900, 10\]",
+    ),
+    (
+        "NUL in a file name",
+        lambda text: text.replace(f"name: {DEST}", f'name: "{DEST[:6]}\\0{DEST[6:]}"', 1),
+        r"edition 2020, file '.*\\x00.*', name: name holds a control character",
+    ),
+    (
+        "file name over the OS limit",
+        lambda text: text.replace(f"name: {DEST}", f"name: {'x' * 300}.xlsx", 1),
+        r"edition 2020, file x+…, name: name is 305 bytes long, past the 255 a file name may have",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "edit", "message"), CATALOGUE_CASES, ids=[c[0] for c in CATALOGUE_CASES])
+def test_a_faulty_catalogue_is_refused_at_load(
+    label: str, edit: Callable[[str], str], message: str, setup: Setup, tmp_path: Path
+) -> None:
+    before = published_state(setup.data)
+    catalogue = catalogue_with(setup, tmp_path, edit)
+    result = run(setup.release, catalogue, setup.data)
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert_matches(rf"Refresh failed at step catalogue: {catalogue}: (invalid release catalogue: )?{message}", output)
+    assert published_state(setup.data) == before
+    record = json.loads(max((setup.data / "runs").glob("*.json")).read_text())
+    assert record["status"] == "failed" and record["error"]["step"] == "catalogue"
+
+
+@pytest.mark.parametrize("what", ["directory", "binary"])
+def test_a_catalogue_that_is_not_a_text_file_is_refused(what: str, setup: Setup, tmp_path: Path) -> None:
+    path = tmp_path / "catalogue.yaml"
+    if what == "directory":
+        path.mkdir()
+        expected = "the release catalogue must be a YAML file, and this is a directory or device"
+    else:
+        path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff")
+        expected = r"the release catalogue is not UTF-8 text \(byte \d\): a binary file\?"
+    result = run(setup.release, path, setup.data)
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert_matches(rf"Refresh failed at step catalogue: {path}: {expected}", output)
+
+
+def test_an_empty_data_dir_setting_is_refused_without_writing_anything(
+    setup: Setup, tmp_path: Path, prefect_server: str
+) -> None:
+    """MIGRATION_ETL_DATA_DIR="" once meant the current directory: a whole data directory was
+    written into the checkout. Now it is one line and exit 1, and the directory stays empty."""
+    workdir = tmp_path / "checkout"
+    workdir.mkdir()
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "400", "MIGRATION_ETL_DATA_DIR": ""}
+    for command in (["run", "--source-dir", str(setup.release)], ["status"], ["sources"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "flows.cli", *command],
+            capture_output=True, text=True, env=env, cwd=workdir, timeout=300, check=False,
+        )  # fmt: skip
+        output = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode == 1, output
+        assert "MIGRATION_ETL_DATA_DIR='': is empty (unset it to use the default)" in output, output
+        assert "Traceback" not in output
+        assert list(workdir.iterdir()) == []
+
+
+def test_an_invalid_setting_is_recorded_and_alerted(setup: Setup, webhook: Webhook) -> None:
+    """With a usable data directory and webhook, a bad knob (here dbt's thread count) still gets
+    a run record, failed at step settings, and an alert; nothing else runs."""
+    before = published_state(setup.data)
+    result = CliRunner().invoke(
+        app,
+        ["run", "--data-dir", str(setup.data), "--catalogue", str(setup.catalogue), "--source-dir", str(setup.release)],
+        env={"COLUMNS": "400", "MIGRATION_ETL_DBT_THREADS": "two"},
+    )
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert (
+        "Refresh failed at step settings: invalid settings: MIGRATION_ETL_DBT_THREADS='two': Input should be a "
+        "valid integer, unable to parse string as an integer"
+    ) in output
+    assert published_state(setup.data) == before
+    record = json.loads(max((setup.data / "runs").glob("*.json")).read_text())
+    assert record["status"] == "failed" and record["error"]["step"] == "settings"
+    assert record["timings"].keys() == {"total"}, "nothing ran"
+    assert len(webhook.received) == 1 and "MIGRATION_ETL_DBT_THREADS" in webhook.received[0]["body"]["text"]
