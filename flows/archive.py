@@ -32,6 +32,7 @@ class Archived:
     sha256: str
     size: int
     newly_archived: bool
+    repaired: bool = False  # the archived copy was damaged and these (good) bytes replaced it
 
 
 class Incoming:
@@ -79,10 +80,14 @@ class Incoming:
         final_dir = edition_dir / sha256
         final = final_dir / self.name
         if final.exists():
-            self.path.unlink()
-            if sha256_of(final) != sha256:
-                raise FetchError(f"{final}: the archived copy no longer matches its sha256; the archive is damaged")
-            return Archived(final, sha256, self.size, newly_archived=False)
+            if sha256_of(final) == sha256:
+                self.path.unlink()
+                return Archived(final, sha256, self.size, newly_archived=False)
+            # damaged since it was archived: the bytes just fetched are the ones its address names
+            os.replace(self.path, final)
+            final.chmod(0o444)
+            fsync(final_dir)
+            return Archived(final, sha256, self.size, newly_archived=False, repaired=True)
         final_dir.mkdir(parents=True, exist_ok=True)
         os.replace(self.path, final)
         final.chmod(0o444)
@@ -120,6 +125,11 @@ def archived_copies(edition_dir: Path, name: str) -> list[Path]:
     if not edition_dir.is_dir():
         return []
     return sorted(edition_dir.glob(f"*/{name}"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def archived_copy(edition_dir: Path, name: str, sha256: str) -> Path | None:
+    path = edition_dir / sha256 / name
+    return path if path.is_file() else None
 
 
 def verified_copy(path: Path) -> tuple[Archived, FileIdentity]:

@@ -384,6 +384,8 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
     console.print(files)
     for line in record.missing:
         console.print(f"[yellow]missing:[/] {escape(line)}")
+    for line in record.repairs:
+        console.print(f"[yellow]repaired:[/] {escape(line)}")
     for line in record.warnings:
         console.print(f"[yellow]warning:[/] {escape(line)}")
     for i in record.inputs:

@@ -27,8 +27,9 @@ from tenacity import (
     wait_exponential,
 )
 
-from flows.archive import Archived, Incoming, archived_copies, incoming, verified_copy
+from flows.archive import Archived, Incoming, archived_copies, archived_copy, incoming, verified_copy
 from flows.catalogue import Edition, FileKind, ReleaseFile
+from flows.changes import published_build
 from flows.errors import FetchError, UnknownVersion
 from flows.identity import (
     ACCEPT_ADVICE,
@@ -40,6 +41,7 @@ from flows.identity import (
     record_acceptance,
     refusal,
 )
+from flows.run_record import load_records
 from flows.settings import Settings
 
 MISSING_STATUSES = {404, 410}
@@ -70,6 +72,7 @@ class FetchedFile:
     newly_archived: bool = False
     newly_accepted: bool = False  # an unknown version accepted by this run (--accept-new-versions)
     reason: str | None = None  # why it is missing, or why an archived copy stands in
+    repaired: str | None = None  # a damaged archived copy replaced by these bytes
     # what the source said about the file, for the next run's cheap change check (flows.changes)
     source_size: int | None = None
     source_mtime_ns: int | None = None
@@ -97,6 +100,7 @@ class FetchedFile:
             "newly_archived": self.newly_archived,
             "newly_accepted": self.newly_accepted,
             "reason": self.reason,
+            "repaired": self.repaired,
             "source_size": self.source_size,
             "source_mtime_ns": self.source_mtime_ns,
             "source_ctime_ns": self.source_ctime_ns,
@@ -260,14 +264,29 @@ def _fetched(
         newly_archived=archived.newly_archived,
         newly_accepted=newly_accepted,
         reason=reason,
+        repaired=(
+            f"{archived.path}: the archived copy no longer matched its sha256 (damaged); replaced by the same "
+            f"version's bytes from {origin}"
+            if archived.repaired
+            else None
+        ),
     )
 
 
 def _not_at_source(edition: Edition, spec: ReleaseFile, settings: Settings, origin: str, reason: str) -> FetchedFile:
-    """The newest archived copy stands in, judged again: the catalogue may have changed since."""
+    """An archived copy stands in, judged again (the catalogue may have changed since): the version
+    the published warehouse was built from, so that a file withdrawn upstream changes nothing; with
+    nothing published, the newest version a successful run used. A version that was archived but
+    never got through a run (it failed to parse or to pass the checks) never stands in."""
     edition_dir = settings.releases_dir / edition.edition
-    for path in archived_copies(edition_dir, spec.name):
-        archived, identity = verified_copy(path)
+    for path in _stand_ins(edition_dir, edition, spec, settings):
+        try:
+            archived, identity = verified_copy(path)
+        except FetchError:
+            raise FetchError(
+                f"{spec.name}: {reason}, and its archived copy {path} is damaged (its bytes no longer match "
+                "their sha256): put the file back in the source to repair the archive"
+            ) from None
         verdict = judge(spec, identity, find_acceptance(edition_dir, spec.name, identity.sha256))
         if verdict.refused:
             continue
@@ -284,6 +303,24 @@ def _not_at_source(edition: Edition, spec: ReleaseFile, settings: Settings, orig
     return FetchedFile(
         edition=edition.edition, kind=spec.kind, name=spec.name, status="missing", origin=origin, reason=reason
     )
+
+
+def _stand_ins(edition_dir: Path, edition: Edition, spec: ReleaseFile, settings: Settings) -> list[Path]:
+    """The archived copies that may stand in for a file the source lacks, in order of preference."""
+    key = (edition.edition, spec.kind.value)
+    built = published_build(settings)
+    if built is not None:
+        published = next((i.get("sha256") for i in built.inputs if (i.get("edition"), i.get("kind")) == key), None)
+        copy = archived_copy(edition_dir, spec.name, published) if published else None
+        return [copy] if copy is not None else []
+    used = {
+        i.get("sha256")
+        for r in load_records(settings.runs_dir)
+        if r.status == "success"
+        for i in r.inputs
+        if (i.get("edition"), i.get("kind")) == key
+    }
+    return [p for p in archived_copies(edition_dir, spec.name) if p.parent.name in used]
 
 
 def _retry_after(value: str | None) -> float | None:

@@ -1,9 +1,12 @@
 """Write parsed tables as Parquet under `raw/<table>/release=<edition>/`, once per source version.
 
 A partition's file is named after the source's sha256 and the parser version, so "is this file
-already landed?" is a file-existence check and an unchanged input is never parsed again. An edition
-that lacks a file gets an empty `missing.parquet` with the table's schema: dbt then reads "no rows
-for this edition" instead of failing on an empty glob.
+already landed?" is a name check and an unchanged input is never parsed again. Every file's own
+sha256 is written beside it when it lands (`.<name>.sha256`, which dbt's `*.parquet` glob does
+not read) and checked before the file is relied on again: a damaged or truncated file is parsed
+again from the archived workbook instead of failing every later build. An edition that lacks a
+file gets an empty `missing.parquet` with the table's schema: dbt then reads "no rows for this
+edition" instead of failing on an empty glob.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from flows.archive import sha256_of
 from flows.catalogue import Catalogue
 from flows.parsers import PARSER_VERSION
 from flows.tables import SCHEMAS, TABLES_BY_KIND, empty
@@ -34,10 +38,34 @@ def landed_name(sha256: str) -> str:
     return f"{sha256[:16]}-p{PARSER_VERSION}.parquet"
 
 
-def is_landed(raw_dir: Path, kind: str, edition: str, sha256: str) -> bool:
-    return all(
-        (partition_dir(raw_dir, table, edition) / landed_name(sha256)).is_file() for table in TABLES_BY_KIND[kind]
-    )
+def checksum_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.sha256")
+
+
+def damage(path: Path) -> str | None:
+    """Why a landed file cannot be relied on (None: it is as it was written)."""
+    recorded = checksum_path(path)
+    if not recorded.is_file():
+        return "no checksum was recorded when it was written"
+    try:
+        expected = recorded.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return "its recorded checksum cannot be read"
+    if sha256_of(path) != expected:
+        return "its bytes no longer match the checksum recorded when it was written"
+    return None
+
+
+def landed_state(raw_dir: Path, kind: str, edition: str, sha256: str) -> tuple[bool, list[str]]:
+    """Whether the source version's tables are landed and intact; and what is damaged, if any."""
+    damaged = []
+    for table in TABLES_BY_KIND[kind]:
+        path = partition_dir(raw_dir, table, edition) / landed_name(sha256)
+        if not path.is_file():
+            return False, []
+        if (why := damage(path)) is not None:
+            damaged.append(f"{path.relative_to(raw_dir)}: {why}")
+    return not damaged, damaged
 
 
 def land(
@@ -60,9 +88,13 @@ def land(
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        os.replace(tmp, target_dir / name)
+        final = target_dir / name
+        checksum = target_dir / f".tmp-{uuid.uuid4().hex}.sha256"
+        checksum.write_text(sha256_of(tmp) + "\n", encoding="ascii")
+        os.replace(checksum, checksum_path(final))
+        os.replace(tmp, final)
         for other in target_dir.iterdir():
-            if other.name != name:
+            if other.name not in (name, checksum_path(final).name):
                 other.unlink()
     return counts
 
@@ -98,10 +130,12 @@ def land_missing(raw_dir: Path, kind: str, edition: str) -> dict[str, int]:
 
 def _is_empty_partition(raw_dir: Path, table: str, edition: str) -> bool:
     part = partition_dir(raw_dir, table, edition)
+    missing = part / MISSING_FILE
     return (
         part.is_dir()
-        and [p.name for p in part.iterdir()] == [MISSING_FILE]
-        and pq.read_schema(part / MISSING_FILE) == SCHEMAS[table]
+        and sorted(p.name for p in part.iterdir()) == sorted([MISSING_FILE, checksum_path(missing).name])
+        and damage(missing) is None
+        and pq.read_schema(missing) == SCHEMAS[table]
     )
 
 
@@ -146,10 +180,15 @@ def land_catalogue(raw_dir: Path, cat: Catalogue) -> dict[str, int]:
             "reference_years": [edition.years],
         }
         digest = hashlib.sha256(json.dumps(row, sort_keys=True).encode()).hexdigest()
-        if not (partition_dir(raw_dir, "releases", edition.edition) / landed_name(digest)).is_file():
+        landed = partition_dir(raw_dir, "releases", edition.edition) / landed_name(digest)
+        if not landed.is_file() or damage(landed) is not None:
             land(raw_dir, edition.edition, {"releases": pa.Table.from_pydict(row, schema=SCHEMAS["releases"])}, digest)
     fed = {table for e in cat.editions for f in e.ingested for table in TABLES_BY_KIND.get(f.kind.value, ())}
     for table in SCHEMAS:
-        if table != "releases" and table not in fed and not any((raw_dir / table).glob("*/*.parquet")):
+        if (
+            table != "releases"
+            and table not in fed
+            and not any(damage(p) is None for p in (raw_dir / table).glob("*/*.parquet"))
+        ):
             land(raw_dir, cat.editions[0].edition, {table: empty(table)}, None)
     return {"releases": len(cat.editions)}

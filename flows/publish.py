@@ -24,6 +24,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows.archive import sha256_of
 from flows.dbt_build import DOCS_FILES
 from flows.durable import fsync
 from flows.errors import PublishError
@@ -37,6 +38,7 @@ TEST_FAILURES_SCHEMA = "test_failures"
 # must not change under its readers. It holds the marts, whole tables.
 BUILD_ONLY_SCHEMAS = (TEST_FAILURES_SCHEMA, "intermediate", "staging")
 PARTIAL_PREFIX = ".partial-"
+CHECKSUMS = "checksums.json"
 # what `pipeline_runs.input_files` tells of each input (flows.fetch.FetchedFile.as_record)
 INPUT_FIELDS = ("edition", "kind", "name", "status", "size", "sha256", "md5", "verdict", "official", "matched")
 logger = logging.getLogger(__name__)
@@ -130,6 +132,7 @@ def _assemble(
         raise PublishError(f"{build_db} still has a write-ahead log after checkpoint")
     fsync(build_db)
     os.replace(build_db, partial / "warehouse.duckdb")
+    _write_checksums(partial)
     os.replace(partial, version_dir)
     fsync(settings.versions_dir)
     return counts, finished
@@ -146,6 +149,41 @@ def _switch(link: Path, version_dir: Path) -> None:
     tmp.symlink_to(os.path.relpath(version_dir, link.parent))
     os.replace(tmp, link)
     fsync(link.parent)
+
+
+def _checked_files(version_dir: Path) -> list[Path]:
+    return [version_dir / "warehouse.duckdb", *sorted((version_dir / "marts").glob("*.parquet"))]
+
+
+def _write_checksums(version_dir: Path) -> None:
+    """The sha256 of every published data file, so a later run can tell a damaged version."""
+    sums = {str(p.relative_to(version_dir)): sha256_of(p) for p in _checked_files(version_dir)}
+    target = version_dir / CHECKSUMS
+    target.write_text(json.dumps(sums, indent=2) + "\n", encoding="utf-8")
+    fsync(target)
+
+
+def published_damage(settings: Settings) -> list[str]:
+    """What is wrong with the published version's files, against the checksums written when it was
+    published (empty: intact, or nothing published). A run that finds damage rebuilds instead of
+    reporting "unchanged" over it."""
+    link = settings.published_dir
+    if not link.is_symlink():
+        return []
+    version_dir = link.resolve()
+    try:
+        sums = json.loads((version_dir / CHECKSUMS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [f"published version {version_dir.name}: its checksums ({CHECKSUMS}) are missing or unreadable"]
+    problems = []
+    for path in _checked_files(version_dir):
+        name = str(path.relative_to(version_dir))
+        if name not in sums:
+            problems.append(f"published {name}: not in the checksums written when it was published")
+        elif sha256_of(path) != sums[name]:
+            problems.append(f"published {name}: its bytes no longer match the checksum written when it was published")
+    problems += [f"published {name}: missing" for name in sums if not (version_dir / name).is_file()]
+    return problems
 
 
 def _published_version(link: Path) -> str | None:

@@ -31,18 +31,18 @@ from flows.dbt_build import DbtSummary, generate_docs, run_dbt_build
 from flows.errors import EtlError, FetchError, ParseError, UnknownVersion
 from flows.fetch import FetchedFile, fetch_file
 from flows.landing import (
-    is_landed,
     land,
     land_catalogue,
     land_missing,
     landed_rows,
     landed_sexes,
+    landed_state,
     prune,
     remove_partial_files,
 )
 from flows.lock import refresh_lock
 from flows.parsers import streaming_parser_for
-from flows.publish import Published, publish
+from flows.publish import Published, publish, published_damage
 from flows.report import publish_artifacts
 from flows.run_record import RunRecord, new_run_id
 from flows.settings import Settings, SettingsError, load_settings
@@ -101,11 +101,17 @@ def parse_task(fetched: FetchedFile, edition: Edition, settings: Settings) -> di
     started = time.perf_counter()
     if fetched.status == "missing" or fetched.path is None or fetched.sha256 is None:
         outcome.update(status="missing", rows=land_missing(settings.raw_dir, kind, fetched.edition))
-    elif is_landed(settings.raw_dir, kind, fetched.edition, fetched.sha256):
-        outcome.update(status="unchanged", rows=landed_rows(settings.raw_dir, kind, fetched.edition, fetched.sha256))
     else:
-        tables = streaming_parser_for(fetched.kind)(fetched.path, fetched.sha256, edition)
-        outcome.update(status="parsed", rows=land(settings.raw_dir, fetched.edition, tables, fetched.sha256))
+        landed, damaged = landed_state(settings.raw_dir, kind, fetched.edition, fetched.sha256)
+        if landed:
+            outcome.update(
+                status="unchanged", rows=landed_rows(settings.raw_dir, kind, fetched.edition, fetched.sha256)
+            )
+        else:
+            tables = streaming_parser_for(fetched.kind)(fetched.path, fetched.sha256, edition)
+            outcome.update(status="parsed", rows=land(settings.raw_dir, fetched.edition, tables, fetched.sha256))
+        if damaged:
+            outcome["repaired"] = [f"{d}; parsed again from the archived {fetched.name}" for d in damaged]
     if fetched.kind == FileKind.ORIGIN_DESTINATION and fetched.sha256 is not None and fetched.sexes is not None:
         _check_sexes(fetched, landed_sexes(settings.raw_dir, "od_stock", fetched.edition, fetched.sha256))
     outcome["seconds"] = round(time.perf_counter() - started, 3)
@@ -250,10 +256,16 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False, refused: E
             record.build_fingerprint = build_fingerprint(settings, settings.catalogue)
             asked = detect_task(cat, settings, base, record.build_fingerprint)
             record.changes = asked.as_record()
-            if base is not None and not asked.changed and not force:
+            damaged = published_damage(settings) if base is not None else []
+            for problem in damaged:
+                announce(f"detect: DAMAGED {problem}; rebuilding", level=logging.WARNING)
+            record.repairs += [f"{problem}; rebuilt" for problem in damaged]
+            rebuild = force or bool(damaged)
+            if base is not None and not asked.changed and not rebuild:
                 _finish_unchanged(record, base, "every source answered that its file is the same")
                 return record
-            announce(f"detect: {_why(asked, force)}")
+            why = _why(asked, force) if asked.changed or force else "nothing changed; rebuilding the damaged version"
+            announce(f"detect: {why}")
         with step("fetch"):
             fetched = _fetch_all(cat, settings)
             record.inputs = [f.as_record() for f in fetched]
@@ -263,15 +275,18 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False, refused: E
             record.warnings = [
                 f"{f.edition} {f.kind.value} ({f.name}): {text}" for f in fetched for text in _identity_warnings(f)
             ]
+            record.repairs += [f.repaired for f in fetched if f.repaired]
             _check_editions_usable(cat, fetched)
             checked = compare_bytes(base, record.build_fingerprint, record.inputs)
             record.changes = checked.as_record()
-            if base is not None and not checked.changed and not force:
+            if base is not None and not checked.changed and not rebuild:
                 _finish_unchanged(record, base, "the sources' metadata moved but every file's bytes are the same")
                 return record
-            _name_run(f"refresh-{_changed_editions(checked, cat)}-{'forced' if force else 'changed'}")
+            how = "forced" if force else "repair" if damaged else "changed"
+            _name_run(f"refresh-{_changed_editions(checked, cat)}-{how}")
         with step("parse"):
             record.parse = _parse_all(cat, fetched, settings)
+            record.repairs += [r for outcome in record.parse for r in outcome.get("repaired", [])]
         with step("dbt"):
             build_db = _new_build_db(settings)
             announce("dbt build: staging -> intermediate -> marts, with tests")
@@ -417,6 +432,8 @@ def _fetch_all(cat: Catalogue, settings: Settings) -> list[FetchedFile]:
             verdict = f.verdict if f.official else (f.verdict or "").upper()
             matched = f", matched: {f.matched}" if f.matched else ""
             new = "archived" if f.newly_archived else "already archived"
+            if f.repaired:
+                announce(f"fetch: REPAIRED {f.repaired}", level=logging.WARNING)
             stand_in = f" ({f.reason})" if f.reason else ""
             sha = (f.sha256 or "")[:12]
             announce(f"fetch: {f.edition} {f.kind.value}: sha256 {sha}, {verdict}{matched}, {new}{stand_in}")
@@ -462,6 +479,8 @@ def _parse_all(cat: Catalogue, fetched: list[FetchedFile], settings: Settings) -
     for f in fetched:
         outcome = parse_task(f, cat.edition(f.edition), settings)
         rows = ", ".join(f"{t} {n:,}" for t, n in outcome["rows"].items())
+        for repair in outcome.get("repaired", []):
+            announce(f"parse: REPAIRED {repair}", level=logging.WARNING)
         announce(f"parse: {f.edition} {f.kind.value}: {outcome['status']} ({rows}) {outcome['seconds']:.2f}s")
         outcomes.append(outcome)
     for removed in prune(settings.raw_dir, {e.edition for e in cat.editions}):

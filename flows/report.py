@@ -37,6 +37,8 @@ def what_changed(record: RunRecord) -> str:
         changed.insert(0, "build inputs changed")
     if record.forced:
         changed.insert(0, "forced")
+    if record.repairs:
+        changed.append(f"{len(record.repairs)} damaged file(s) repaired")
     return ", ".join(changed) or "-"
 
 
@@ -69,6 +71,8 @@ def markdown(record: RunRecord) -> str:
         ]
     if record.warnings:
         lines += ["", "## Warnings", ""] + [f"- {w}" for w in record.warnings]
+    if record.repairs:
+        lines += ["", "## Repaired", ""] + [f"- {r}" for r in record.repairs]
     changed = [f for f in record.changes.get("files", []) if f["verdict"] != "same"]
     if changed:
         lines += ["", "## Changes", ""]

@@ -43,6 +43,8 @@ class RunRecord(BaseModel):
     inputs: list[dict[str, Any]] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    # damaged state found and rebuilt from what was still good (the archive, the source)
+    repairs: list[str] = Field(default_factory=list)
     parse: list[dict[str, Any]] = Field(default_factory=list)
     dbt: dict[str, Any] = Field(default_factory=dict)
     quality: dict[str, Any] = Field(default_factory=dict)

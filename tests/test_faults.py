@@ -19,11 +19,13 @@ from openpyxl.styles import Font
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import Webhook
+from tests.conftest import Webhook, sha256
 from tests.harness import (
     CLASSIFICATION,
     DEST,
+    DEST_2024,
     OD,
+    ORIGIN,
     Setup,
     assert_matches,
     assert_nothing_half_written,
@@ -295,3 +297,86 @@ def test_an_invalid_setting_is_recorded_and_alerted(setup: Setup, webhook: Webho
     assert record["status"] == "failed" and record["error"]["step"] == "settings"
     assert record["timings"].keys() == {"total"}, "nothing ran"
     assert len(webhook.received) == 1 and "MIGRATION_ETL_DBT_THREADS" in webhook.received[0]["body"]["text"]
+
+
+# --- 4. damaged state heals itself ------------------------------------------------------------------
+
+
+def overwrite(path: Path, at: int, data: bytes) -> None:
+    path.chmod(0o644)
+    with open(path, "r+b") as fh:
+        fh.seek(at)
+        fh.write(data)
+
+
+def test_damaged_archive_raw_table_and_warehouse_are_rebuilt_from_what_is_good(setup: Setup) -> None:
+    """Three kinds of damage at once, none of the sources changed: an archived workbook and a
+    landed Parquet file with bytes overwritten, the published warehouse with bytes overwritten.
+    The next run finds each, rebuilds from the source and the archive, names the repairs, and
+    the run after it finds nothing to do."""
+    data = setup.data
+    archived = next((data / "releases" / "2020").glob(f"*/{DEST}"))
+    overwrite(archived, 2000, b"damaged")
+    raw = next((data / "raw" / "destination_totals" / "release=2024").glob("*.parquet"))
+    raw.write_bytes(raw.read_bytes()[:200])  # truncated
+    overwrite(data / "published" / "warehouse.duckdb", 300_000, b"damaged!" * 8)
+
+    result = run(setup.release, setup.catalogue, data)
+    output = " ".join(result.output.split())
+    assert result.exit_code == 0, output
+    record = json.loads(max((data / "runs").glob("*.json")).read_text())
+    assert record["status"] == "success"
+    assert record["repairs"] == [
+        "published warehouse.duckdb: its bytes no longer match the checksum written when it was published; rebuilt",
+        f"{archived}: the archived copy no longer matched its sha256 (damaged); replaced by the same version's "
+        f"bytes from mirror:{setup.release / DEST}",
+        f"destination_totals/release=2024/{raw.name}: its bytes no longer match the checksum recorded when it was "
+        f"written; parsed again from the archived {DEST_2024}",
+    ]
+    assert "repaired: published warehouse.duckdb" in output
+    assert sha256(archived) == archived.parent.name
+    again = run(setup.release, setup.catalogue, data)
+    assert again.exit_code == 0 and "unchanged" in again.output, again.output
+
+
+def test_a_withdrawn_file_is_replaced_by_the_version_the_warehouse_was_built_from(setup: Setup, tmp_path: Path) -> None:
+    """A newer version of the origin workbook was archived by a run that failed to parse it; then
+    the file disappears from the source. The stand-in is the version the published warehouse was
+    built from, never the newest copy in the archive."""
+    data = setup.data
+    folder = broken_copy(setup, tmp_path)
+    set_cell(folder / ORIGIN, "Table 1", locate(folder / ORIGIN, "Table 1", "Mexico", 2020), "unreadable")
+    assert run(folder, setup.catalogue, data).exit_code == 1  # archived, not parsed
+    published = json.loads(max(p for p in (data / "runs").glob("*.json") if '"success"' in p.read_text()).read_text())
+    good = next(i["sha256"] for i in published["inputs"] if i["kind"] == "origin" and i["edition"] == "2020")
+    assert len(list((data / "releases" / "2020").glob(f"*/{ORIGIN}"))) == 2
+
+    (folder / ORIGIN).unlink()
+    before = published_state(data)
+    result = run(folder, setup.catalogue, data)
+    assert result.exit_code == 0, result.output
+    record = json.loads(max((data / "runs").glob("*.json")).read_text())
+    origin = next(i for i in record["inputs"] if i["kind"] == "origin" and i["edition"] == "2020")
+    assert origin["sha256"] == good and origin["origin"].startswith("archive:")
+    assert record["status"] == "unchanged" and published_state(data) == before
+
+
+def test_a_damaged_stand_in_is_named_not_used(setup: Setup, tmp_path: Path) -> None:
+    folder = broken_copy(setup, tmp_path)
+    (folder / ORIGIN).unlink()
+    copy = next(p for p in (setup.data / "releases" / "2020").glob(f"*/{ORIGIN}") if is_published_input(setup, p))
+    overwrite(copy, 1000, b"damaged")
+    fails(
+        setup,
+        folder,
+        rf"failed at step fetch: {ORIGIN}: not in the mirror {folder}, and its archived copy {copy} is damaged "
+        r"\(its bytes no longer match their sha256\): put the file back in the source to repair the archive",
+    )
+    assert run(setup.release, setup.catalogue, setup.data).exit_code == 0  # the source has it: repaired
+    assert sha256(copy) == copy.parent.name
+
+
+def is_published_input(setup: Setup, path: Path) -> bool:
+    records = [json.loads(p.read_text()) for p in sorted((setup.data / "runs").glob("*.json"))]
+    built = [r for r in records if r["status"] == "success"][-1]
+    return path.parent.name in {i["sha256"] for i in built["inputs"]}
