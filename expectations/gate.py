@@ -22,6 +22,7 @@ from typing import Any
 
 import duckdb
 
+from flows import interrupts
 from flows.catalogue import Catalogue
 from flows.errors import EtlError
 
@@ -127,6 +128,7 @@ def run_quality_gate(
             suite = context.suites.add_or_update(gx.ExpectationSuite(**spec))
             per_release: dict[str | None, list[list[CheckResult]]] = {}
             for chunk in _chunks(con, meta.get("query") or f"select * from {meta['table']}", meta.get("per_release")):
+                interrupts.check()
                 ids = [c for c in meta.get("id_columns", []) if c in chunk.frame.columns]
                 result_format = {
                     "result_format": "SUMMARY",

@@ -85,14 +85,24 @@ def run(
     started = time.perf_counter()
     disable_telemetry()
     _quiet_prefect_console(verbose)
+    from flows import interrupts
     from flows.prefect_server import start_if_unconfigured
 
-    server = start_if_unconfigured()  # first: it starts while the refresh's code is imported
+    previous = interrupts.install()  # Ctrl-C and SIGTERM: one line, exit 130 / 143
     try:
-        _run(server, source_dir, data_dir, catalogue, force, accept_new_versions, started)
+        server = start_if_unconfigured()  # first: it starts while the refresh's code is imported
+        try:
+            _run(server, source_dir, data_dir, catalogue, force, accept_new_versions, started)
+        finally:
+            if server is not None:
+                server.stop()
+    except BaseException as exc:
+        if (signum := interrupts.signal_of(exc)) is None:
+            raise
+        err.print(f"[bold red]Refresh interrupted[/] by {interrupts.signal_name(signum)} before it started.")
+        raise typer.Exit(128 + signum) from None
     finally:
-        if server is not None:
-            server.stop()
+        interrupts.restore(previous)
 
 
 def _run(
@@ -104,7 +114,8 @@ def _run(
     accept_new_versions: bool,
     started: float,
 ) -> None:
-    from flows.errors import EtlError
+    from flows import interrupts
+    from flows.errors import EtlError, bounded
     from flows.prefect_server import prefect_api
     from flows.refresh import refresh
     from flows.run_record import RunRecord, new_run_id
@@ -129,11 +140,22 @@ def _run(
                 accept_new_versions=accept_new_versions,
             )
     except EtlError as exc:
-        err.print(f"[bold red]Refresh failed[/] at step [bold]{exc.step}[/]: {escape(str(exc))}")
+        err.print(f"[bold red]Refresh failed[/] at step [bold]{exc.step}[/]: {escape(bounded(str(exc)))}")
         _print_unchanged(settings)
         raise typer.Exit(1) from None
+    except BaseException as exc:
+        if (signum := interrupts.signal_of(exc)) is None:
+            raise
+        step = _interrupted_step(settings, run_id)
+        err.print(
+            f"[bold red]Refresh interrupted[/] by {interrupts.signal_name(signum)}"
+            + (f" at step [bold]{step}[/]" if step else "")
+            + "; nothing was published."
+        )
+        _print_unchanged(settings)
+        raise typer.Exit(128 + signum) from None
     except Exception as exc:  # noqa: BLE001 - any crash must end in a message and exit code 1
-        err.print(f"[bold red]Refresh failed[/] ({type(exc).__name__}): {escape(str(exc))}")
+        err.print(f"[bold red]Refresh failed[/] ({type(exc).__name__}): {escape(bounded(str(exc)))}")
         _print_unchanged(settings)
         raise typer.Exit(1) from None
     assert settings is not None  # a run that succeeded had usable settings
@@ -322,6 +344,19 @@ def run_app(
     script = PROJECT_DIR / "app" / "streamlit_app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)]
     raise typer.Exit(subprocess.call(command, env=env, cwd=PROJECT_DIR))
+
+
+def _interrupted_step(settings: Settings | None, run_id: str) -> str | None:
+    """The step the run record says the refresh was interrupted at, if it got that far."""
+    from flows.run_record import RunRecord
+
+    if settings is None:
+        return None
+    try:
+        record = RunRecord.model_validate_json((settings.runs_dir / f"{run_id}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return (record.error or {}).get("step")
 
 
 def _settings(overrides: dict[str, Any]) -> Settings:

@@ -9,9 +9,11 @@ run in the same process (tests, a long-lived worker) would otherwise inherit the
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,11 +21,13 @@ from typing import Any
 import duckdb
 import yaml
 
+from flows import interrupts
 from flows.errors import BuildError
 from flows.settings import Settings
 
 PROFILE = "migration_corridors"
 MAX_REPORTED = 8
+STOP_GRACE_SECONDS = 15.0  # how long a cancelled build may take to stop
 logger = logging.getLogger(__name__)
 
 
@@ -87,25 +91,47 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
     profiles_dir = write_profile(build_db, settings.dbt_threads, settings.duckdb_memory_limit)
     target_path = dbt_target_dir(settings)
     (target_path / "run_results.json").unlink(missing_ok=True)  # never summarise a previous run
-    args = ["build", *_project_args(settings, profiles_dir), "--log-level", "warn", "--log-level-file", "info"]
+    # dbt's console stays silent: each node's outcome reaches the Prefect run through the callback,
+    # a failure the CLI through BuildError (with failing rows), everything else dbt.log; an
+    # interrupted build would otherwise print a failure for every query its cancellation ended
+    args = ["build", *_project_args(settings, profiles_dir), "--log-level", "none", "--log-level-file", "info"]
     run_logger = _run_logger()
     runner = dbtRunner(callbacks=[_node_logger(run_logger)])
     outcome: dict[str, Any] = {}
+
+    done = threading.Event()
 
     def invoke() -> None:
         try:
             outcome["result"] = runner.invoke(args)
         except BaseException as exc:  # noqa: BLE001 - re-raised below, in the calling thread
             outcome["error"] = exc
+        finally:
+            done.set()
 
-    # A thread, so a hung build ends at a deadline instead of hanging the refresh forever.
-    worker = threading.Thread(target=invoke, name="dbt-build", daemon=True)
+    # A thread, so a hung build ends at a deadline (or an interruption) instead of hanging the
+    # refresh: its running queries are then cancelled, so it stops rather than running on unseen.
+    # In a copy of this thread's context: the node logs it sends to Prefect must reach the run's API
+    # (a thread of its own would see no API configured, and Prefect would start a server of its own).
+    # Waited for on an Event, not Thread.join: a join that Ctrl-C interrupts marks the thread as
+    # ended while it still runs (CPython's bpo-45274 handling), and its queries would go on unseen.
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(invoke,), name="dbt-build", daemon=True)
     worker.start()
-    worker.join(settings.dbt_timeout_seconds)
-    if worker.is_alive():
+    deadline = time.monotonic() + settings.dbt_timeout_seconds
+    try:
+        while not done.is_set() and time.monotonic() < deadline:
+            done.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+            interrupts.check()
+    except BaseException:
+        _stop(done)
+        raise
+    if not done.is_set():
+        stopped = _stop(done)
         raise BuildError(
-            f"dbt build did not finish within {settings.dbt_timeout_seconds:.0f} s "
-            "(MIGRATION_ETL_DBT_TIMEOUT_SECONDS); nothing was published"
+            f"dbt build did not finish within {settings.dbt_timeout_seconds:g} s "
+            f"(MIGRATION_ETL_DBT_TIMEOUT_SECONDS); {'stopped' if stopped else 'its queries were cancelled'}, "
+            "nothing was published"
         )
     close_duckdb_connections()
     if "error" in outcome:  # dbt could not start: project, profile or adapter error
@@ -134,7 +160,12 @@ def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
 
 
 def _node_logger(run_logger: logging.Logger | logging.LoggerAdapter[logging.Logger]) -> Any:
-    """A dbt callback: one log line per finished node, at warning level when it did not pass."""
+    """A dbt callback: one log line per finished node, at warning level when it did not pass.
+
+    dbt calls it from its own worker threads, which do not carry the run's context: each line is
+    logged in a copy of the context the callback was made in, so it reaches the run's Prefect API
+    (without it Prefect, seeing no API configured there, started a server of its own)."""
+    context = contextvars.copy_context()
 
     def on_event(event: Any) -> None:
         if event.info.name != "NodeFinished":
@@ -143,7 +174,8 @@ def _node_logger(run_logger: logging.Logger | logging.LoggerAdapter[logging.Logg
         status = result.status or node.node_status
         level = logging.INFO if status in ("success", "pass") else logging.WARNING
         message = f": {result.message}" if result.message and status not in ("success", "pass") else ""
-        run_logger.log(
+        context.copy().run(
+            run_logger.log,
             level,
             "dbt %s %s: %s in %.2fs%s",
             node.resource_type,
@@ -247,6 +279,30 @@ def describe_row(row: dict[str, Any]) -> str:
         f"{k}={v}" for k, v in row.items() if k not in skip and v is not None and not k.endswith("_is_null")
     )
     return f"{', '.join(where)}: {fields}" if where else fields
+
+
+def _stop(done: threading.Event, seconds: float = STOP_GRACE_SECONDS) -> bool:
+    """Cancel dbt's running queries until its thread ends (dbt goes on to the next node after a
+    cancelled one, so once is not enough), then close its database; whether both happened within
+    `seconds`. A connection left open under a running query aborts the process at exit."""
+    from dbt.adapters.factory import FACTORY
+
+    deadline = time.monotonic() + seconds
+    while not done.is_set() and time.monotonic() < deadline:
+        for adapter in list(FACTORY.adapters.values()):
+            with contextlib.suppress(Exception):  # a connection closing under us: the next round
+                adapter.cancel_open_connections()  # type: ignore[attr-defined]
+        done.wait(0.2)
+    while done.is_set():
+        try:
+            close_duckdb_connections()
+            return True
+        except Exception:  # noqa: BLE001 - duckdb's "connection is busy": one of dbt's threads is finishing
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    logger.warning("dbt did not stop within %.0f s of its queries being cancelled", seconds)
+    return False
 
 
 def close_duckdb_connections() -> None:

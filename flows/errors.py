@@ -8,6 +8,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+MAX_MESSAGE_CHARS = 2_000  # a message quotes at most this much (a 5 MB cell once made a 5 MB alert)
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A message cut to a readable length, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
+def quoted(value: object, limit: int = 200) -> str:
+    """A cell's value as a message quotes it: its repr, cut to `limit` characters."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(str(value)):,} characters)"
+
 
 class EtlError(Exception):
     """A refresh failure with a specific, user-facing message."""
@@ -89,3 +106,28 @@ class PublishError(EtlError):
 
 class RefreshLocked(EtlError):
     step = "lock"
+
+
+class StepTimeout(EtlError):
+    """A step that ran past its deadline (a `MIGRATION_ETL_*_TIMEOUT_SECONDS` setting)."""
+
+    def __init__(self, step: str, seconds: float, setting: str) -> None:
+        self.step = step
+        super().__init__(f"{step} did not finish within {seconds:g} s ({setting}); stopped, nothing was published")
+
+
+class StepFailed(EtlError):
+    """What no parser or check anticipated (a full disk, a value a library refused), said with the
+    step and the file it was working on, never as a bare exception."""
+
+    def __init__(self, step: str, subject: str | None, exc: BaseException) -> None:
+        self.step = step
+        super().__init__(f"{subject + ': ' if subject else ''}{describe(exc)}")
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an unexpected exception: an OS error by its cause and the path it was about."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{exc.strerror.lower()}{where} [{type(exc).__name__}, errno {exc.errno}]"
+    return bounded(f"{type(exc).__name__}: {exc}", 500)

@@ -12,6 +12,7 @@ is parsed.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,7 @@ from flows.identity import (
     record_acceptance,
     refusal,
 )
+from flows.interrupts import stopped
 from flows.run_record import load_records
 from flows.settings import Settings
 
@@ -119,14 +121,40 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+class Deadline:
+    """The time one file's fetch may take, start to end, retries included: a server trickling a
+    byte a second satisfies every per-read timeout and would hold the run for as long as it likes.
+    Checked between chunks, with the refresh's interruption."""
+
+    def __init__(self, name: str, seconds: float) -> None:
+        self.name = name
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - time.monotonic())
+
+    def check(self, where: str, received: int) -> None:
+        stopped(f"{self.name}: fetch from {where}")
+        if time.monotonic() > self.at:
+            raise FetchError(
+                f"{self.name}: the fetch from {where} did not finish within {self.seconds:g} s "
+                f"(MIGRATION_ETL_FETCH_TIMEOUT_SECONDS; {received:,} bytes received); stopped"
+            )
+
+
 def fetch_file(edition: Edition, spec: ReleaseFile, settings: Settings) -> FetchedFile:
+    deadline = Deadline(spec.name, settings.fetch_timeout_seconds)
     if settings.source_dir is not None:
-        return fetch_from_mirror(edition, spec, settings)
-    return fetch_over_http(edition, spec, settings)
+        return fetch_from_mirror(edition, spec, settings, deadline)
+    return fetch_over_http(edition, spec, settings, deadline)
 
 
-def fetch_from_mirror(edition: Edition, spec: ReleaseFile, settings: Settings) -> FetchedFile:
+def fetch_from_mirror(
+    edition: Edition, spec: ReleaseFile, settings: Settings, deadline: Deadline | None = None
+) -> FetchedFile:
     assert settings.source_dir is not None
+    deadline = deadline or Deadline(spec.name, settings.fetch_timeout_seconds)
     source = settings.source_dir.expanduser().resolve() / spec.name
     if not source.is_file():
         return _not_at_source(edition, spec, settings, f"mirror:{source}", f"not in the mirror {source.parent}")
@@ -134,6 +162,7 @@ def fetch_from_mirror(edition: Edition, spec: ReleaseFile, settings: Settings) -
         stat = os.fstat(fh.fileno())  # of the bytes read, not of whatever replaces them later
         while chunk := fh.read(CHUNK):
             inc.write(chunk)
+            deadline.check(str(source), inc.size)
         fetched = _admit(inc, edition, spec, settings, f"mirror:{source}")
     return replace(
         fetched,
@@ -144,7 +173,10 @@ def fetch_from_mirror(edition: Edition, spec: ReleaseFile, settings: Settings) -
     )
 
 
-def fetch_over_http(edition: Edition, spec: ReleaseFile, settings: Settings) -> FetchedFile:
+def fetch_over_http(
+    edition: Edition, spec: ReleaseFile, settings: Settings, deadline: Deadline | None = None
+) -> FetchedFile:
+    deadline = deadline or Deadline(spec.name, settings.fetch_timeout_seconds)
     if spec.url is None:  # exported by hand from a web page: only a mirror (or the archive) has it
         reason = f"no download address: export it from {spec.download_page} into a mirror (--source-dir)"
         return _not_at_source(edition, spec, settings, str(spec.download_page), reason)
@@ -155,9 +187,10 @@ def fetch_over_http(edition: Edition, spec: ReleaseFile, settings: Settings) -> 
 
     def wait(state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
+        seconds = backoff(state)
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return max(backoff(state), min(exc.retry_after, MAX_RETRY_AFTER_SECONDS))
-        return backoff(state)
+            seconds = max(seconds, min(exc.retry_after, MAX_RETRY_AFTER_SECONDS))
+        return min(seconds, deadline.remaining())  # then the next try finds the deadline passed
 
     retrying = Retrying(
         stop=stop_after_attempt(settings.http_attempts),
@@ -174,7 +207,8 @@ def fetch_over_http(edition: Edition, spec: ReleaseFile, settings: Settings) -> 
         try:
             for attempt in retrying:
                 with attempt:
-                    result = _download_once(client, url, edition, spec, settings)
+                    deadline.check(url, 0)
+                    result = _download_once(client, url, edition, spec, settings, deadline)
         except RetryError as exc:
             last = exc.last_attempt.exception()
             raise FetchError(
@@ -186,7 +220,7 @@ def fetch_over_http(edition: Edition, spec: ReleaseFile, settings: Settings) -> 
 
 
 def _download_once(
-    client: httpx.Client, url: str, edition: Edition, spec: ReleaseFile, settings: Settings
+    client: httpx.Client, url: str, edition: Edition, spec: ReleaseFile, settings: Settings, deadline: Deadline
 ) -> FetchedFile:
     with client.stream("GET", url) as response:
         status = response.status_code
@@ -206,8 +240,9 @@ def _download_once(
                 f"{settings.http_max_bytes:,}-byte limit; refused"
             )
         with incoming(settings.releases_dir, spec.name, settings.http_max_bytes) as inc:
-            for chunk in response.iter_bytes(CHUNK):
+            for chunk in response.iter_bytes():  # as they arrive: a trickle still reaches the deadline check
                 inc.write(chunk)
+                deadline.check(url, inc.size)
             fetched = _admit(inc, edition, spec, settings, url)
         validators = {"etag": response.headers.get("etag"), "last_modified": response.headers.get("last-modified")}
     return replace(fetched, **validators)

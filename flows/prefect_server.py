@@ -54,8 +54,15 @@ class TemporaryServer:
         command = [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory"]
         command += ["prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port)]
         command += ["--log-level", "error", "--lifespan", "on"]
+        # its own session: a Ctrl-C or SIGTERM sent to the refresh's process group must not take the
+        # server down under the run, which would then spend minutes retrying it to report how it ended
         self.process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=self._log, preexec_fn=_die_with_parent
+            command,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
         )
         self.api_url = f"http://127.0.0.1:{self.port}/api"
 

@@ -20,16 +20,19 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.task_engine import TaskRunTimeoutError
 
 from expectations.gate import QualityFailed, QualityReport, run_quality_gate
+from flows import interrupts
 from flows.alerts import alert_on_failure, notify_accepted
 from flows.archive import remove_stale_incoming
 from flows.build_facts import known_discrepancies, release_facts
 from flows.catalogue import Catalogue, Edition, FileKind, load_catalogue
 from flows.changes import ChangeReport, ask_sources, baseline, build_fingerprint, compare_bytes, published_build
 from flows.dbt_build import DbtSummary, generate_docs, run_dbt_build
-from flows.errors import EtlError, FetchError, ParseError, UnknownVersion
+from flows.errors import EtlError, FetchError, ParseError, StepFailed, StepTimeout, UnknownVersion, bounded
 from flows.fetch import FetchedFile, fetch_file
+from flows.interrupts import STOP, signal_name, signal_of
 from flows.landing import (
     land,
     land_catalogue,
@@ -67,7 +70,7 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@task(name="detect-changes", retries=2, retry_delay_seconds=5, timeout_seconds=300, cache_policy=NO_CACHE)
+@task(name="detect-changes", retries=2, retry_delay_seconds=5, retry_condition_fn=_transient, cache_policy=NO_CACHE)
 def detect_task(cat: Catalogue, settings: Settings, base: RunRecord | None, fingerprint: str) -> ChangeReport:
     return ask_sources(cat, settings, base, fingerprint)
 
@@ -78,8 +81,7 @@ def detect_task(cat: Catalogue, settings: Settings, base: RunRecord | None, fing
     retries=1,
     retry_delay_seconds=10,
     retry_condition_fn=_transient,
-    timeout_seconds=1800,
-    cache_policy=NO_CACHE,
+    cache_policy=NO_CACHE,  # no Prefect timeout: it runs in a worker thread; the download keeps its own deadline
 )
 def fetch_task(edition: Edition, kind: str, settings: Settings) -> FetchedFile:
     spec = edition.file(FileKind(kind))
@@ -92,7 +94,6 @@ def fetch_task(edition: Edition, kind: str, settings: Settings) -> FetchedFile:
     task_run_name="parse-{fetched.edition}-{fetched.kind}",
     retries=1,
     retry_condition_fn=_transient,
-    timeout_seconds=900,
     cache_policy=NO_CACHE,
 )
 def parse_task(fetched: FetchedFile, edition: Edition, settings: Settings) -> dict[str, Any]:
@@ -139,19 +140,19 @@ def dbt_build_task(settings: Settings, build_db: Path) -> DbtSummary:
     return run_dbt_build(settings, build_db)
 
 
-@task(name="dbt-docs", timeout_seconds=300, cache_policy=NO_CACHE)
+@task(name="dbt-docs", cache_policy=NO_CACHE)
 def dbt_docs_task(settings: Settings, build_db: Path) -> Path:
     return generate_docs(settings, build_db)
 
 
-@task(name="quality", timeout_seconds=900, cache_policy=NO_CACHE)
+@task(name="quality", cache_policy=NO_CACHE)
 def quality_task(settings: Settings, build_db: Path, catalogue: Catalogue, run_id: str) -> QualityReport:
     built = published_build(settings)
     previous = (built.quality or {}).get("results", []) if built is not None else []
     return run_quality_gate(build_db, settings.quality_dir, catalogue, run_id, settings.duckdb_memory_limit, previous)
 
 
-@task(name="publish", timeout_seconds=600, cache_policy=NO_CACHE)  # never retried: the build was moved into it
+@task(name="publish", cache_policy=NO_CACHE)  # never retried: the build was moved into it
 def publish_task(settings: Settings, build_db: Path, record: RunRecord, docs_dir: Path) -> Published:
     return publish(settings, build_db, record, docs_dir)
 
@@ -185,7 +186,7 @@ def refresh(
         if exc.fallback is None:  # no data directory to record the refusal in
             raise
         settings, refused = exc.fallback, exc
-    with refresh_lock(settings.root):
+    with refresh_lock(settings.root), interrupts.watching():
         record = run_refresh(settings, run_id or new_run_id(), force=force, refused=refused)
     return record.model_dump(mode="json")
 
@@ -209,20 +210,44 @@ def peak_memory_mb() -> float | None:
     return None
 
 
-class _Steps:
-    """Times each step into the run record and remembers which one is running."""
+# The setting that bounds each step's task (fetch keeps its own deadline per download, dbt its own).
+DEADLINES = {
+    "detect": "detect_timeout_seconds",
+    "parse": "parse_timeout_seconds",
+    "quality": "quality_timeout_seconds",
+    "docs": "docs_timeout_seconds",
+    "publish": "publish_timeout_seconds",
+}
 
-    def __init__(self, record: RunRecord) -> None:
+
+class _Steps:
+    """Times each step into the run record, remembers which one is running, and turns a task that
+    ran past its step's deadline into one message naming the step and the setting."""
+
+    def __init__(self, record: RunRecord, settings: Settings) -> None:
         self.record = record
+        self.settings = settings
         self.current = "refresh"
+
+    def deadline(self, step: str) -> float:
+        return float(getattr(self.settings, DEADLINES[step]))
 
     @contextlib.contextmanager
     def __call__(self, name: str) -> Iterator[None]:
-        self.current = name
+        interrupts.check()
+        self.current = "dbt build" if name == "dbt" else name  # as its errors name it (BuildError.step)
         reset_peak_memory()
         started = time.perf_counter()
         try:
             yield
+            interrupts.check()
+        except TaskRunTimeoutError:
+            field = DEADLINES[name]
+            raise StepTimeout(name, self.deadline(name), f"MIGRATION_ETL_{field.upper()}") from None
+        except EtlError:
+            raise
+        except Exception as exc:
+            raise StepFailed(self.current, None, exc) from exc
         finally:
             self.record.timings[name] = round(time.perf_counter() - started, 3)
             peak = peak_memory_mb()
@@ -244,7 +269,7 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False, refused: E
         forced=force,
     )
     record.save(settings.runs_dir)
-    step = _Steps(record)
+    step = _Steps(record, settings)
     base: RunRecord | None = None
     try:
         if refused is not None:
@@ -254,7 +279,9 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False, refused: E
             record.editions = [e.edition for e in cat.editions]
             base = baseline(settings)
             record.build_fingerprint = build_fingerprint(settings, settings.catalogue)
-            asked = detect_task(cat, settings, base, record.build_fingerprint)
+            asked = detect_task.with_options(timeout_seconds=step.deadline("detect"))(
+                cat, settings, base, record.build_fingerprint
+            )
             record.changes = asked.as_record()
             damaged = published_damage(settings) if base is not None else []
             for problem in damaged:
@@ -301,7 +328,9 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False, refused: E
         with step("quality"):
             announce("quality: Great Expectations suites on the raw tables and the marts")
             try:
-                report = quality_task(settings, build_db, cat, run_id)
+                report = quality_task.with_options(timeout_seconds=step.deadline("quality"))(
+                    settings, build_db, cat, run_id
+                )
             except QualityFailed as exc:
                 record.quality = exc.report.as_record()
                 for failure in exc.report.failures:
@@ -313,10 +342,12 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False, refused: E
                 f"in {record.quality['suites']} suites; Data Docs {report.docs_index}"
             )
         with step("docs"):
-            docs_dir = dbt_docs_task(settings, build_db)
+            docs_dir = dbt_docs_task.with_options(timeout_seconds=step.deadline("docs"))(settings, build_db)
             announce("docs: dbt docs generated (lineage, column docs, the app as an exposure)")
         with step("publish"):
-            published = publish_task(settings, build_db, record, docs_dir)
+            published = publish_task.with_options(timeout_seconds=step.deadline("publish"))(
+                settings, build_db, record, docs_dir
+            )
             record.row_counts = published.row_counts
             record.warehouse = str(published.warehouse)
             record.published_version = published.version
@@ -326,27 +357,47 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False, refused: E
                 f"{len(published.row_counts)} marts as Parquet, dbt docs in {settings.published_dir / 'docs'}"
             )
         record.status = "success"
-    except BaseException as exc:  # also a cancel or Ctrl-C: the record must not stay "running"
-        _name_run(f"refresh-failed-at-{exc.step if isinstance(exc, EtlError) else step.current}")
-        record.status = "failed"
-        record.error = {
-            "step": exc.step if isinstance(exc, EtlError) else step.current,
-            "type": type(exc).__name__,
-            "message": str(exc) or f"interrupted ({type(exc).__name__})",
-        }
+    except BaseException as exc:  # also a cancel, Ctrl-C or SIGTERM: the record must not stay "running"
+        signum = signal_of(exc)
+        where = exc.step if isinstance(exc, EtlError) else step.current
+        if signum is not None:
+            STOP.set()  # threads still working (downloads) give up at their next chunk
+            record.status = "interrupted"
+            message = f"interrupted by {signal_name(signum)} at step {where}; nothing was published"
+            record.error = {"step": where, "type": "Interrupted", "message": message}
+            _name_run(f"refresh-interrupted-at-{where}")
+        else:
+            record.status = "failed"
+            record.error = {
+                "step": where,
+                "type": type(exc).__name__,
+                "message": bounded(str(exc)) or type(exc).__name__,
+            }
+            _name_run(f"refresh-failed-at-{where}")
         raise
     finally:
         record.finished_at = record.finished_at or datetime.now(UTC)
         record.timings["total"] = round(time.perf_counter() - started, 3)
-        record.save(settings.runs_dir)
-        if record.error is not None:
+        _save(record, settings)
+        interrupted = record.error is not None and record.error["type"] == "Interrupted"
+        if record.error is not None and not interrupted:  # an operator's interruption is not alerted
             record.alert = alert_on_failure(record, settings)  # after the save: a slow webhook loses nothing
-            record.save(settings.runs_dir)
+            _save(record, settings)
         elif record.status == "success" and (announce_files := _first_published_acceptances(record, base)):
             record.notice = notify_accepted(record, settings, announce_files)
-            record.save(settings.runs_dir)
-        publish_artifacts(record)
+            _save(record, settings)
+        if not interrupted:
+            publish_artifacts(record)
     return record
+
+
+def _save(record: RunRecord, settings: Settings) -> None:
+    """Save the record; a failure to save (a full disk) is logged, never raised over the run's own
+    outcome, which would hide the error that ended the run behind the one that recorded it."""
+    try:
+        record.save(settings.runs_dir)
+    except OSError as exc:
+        announce(f"could not save the run record in {settings.runs_dir}: {exc.strerror or exc}", level=logging.ERROR)
 
 
 def _first_published_acceptances(record: RunRecord, base: RunRecord | None) -> list[dict[str, Any]]:
@@ -411,14 +462,20 @@ def _fetch_all(cat: Catalogue, settings: Settings) -> list[FetchedFile]:
         f"{', '.join(e.edition for e in cat.editions)} from {where}"
     )
     futures = [
-        fetch_task.submit(edition, spec.kind.value, settings) for edition in cat.editions for spec in edition.ingested
+        (spec.name, fetch_task.submit(edition, spec.kind.value, settings))
+        for edition in cat.editions
+        for spec in edition.ingested
     ]
     results, refused = [], []
-    for future in futures:  # every file is fetched and judged, so a refusal names them all
+    for name, future in futures:  # every file is fetched and judged, so a refusal names them all
         try:
             results.append(future.result())
         except UnknownVersion as exc:
             refused.append(exc)
+        except EtlError:
+            raise
+        except Exception as exc:
+            raise StepFailed("fetch", name, exc) from exc
     if refused:
         texts: dict[tuple[str, str], str] = {}  # a file several editions list (the classification) once
         for refusal in refused:
@@ -477,7 +534,15 @@ def _parse_all(cat: Catalogue, fetched: list[FetchedFile], settings: Settings) -
         announce(f"parse: removed {leftover}, left half-written by an interrupted run")
     outcomes = []
     for f in fetched:
-        outcome = parse_task(f, cat.edition(f.edition), settings)
+        interrupts.check()
+        try:
+            outcome = parse_task.with_options(timeout_seconds=settings.parse_timeout_seconds)(
+                f, cat.edition(f.edition), settings
+            )
+        except (EtlError, TaskRunTimeoutError):
+            raise
+        except Exception as exc:
+            raise StepFailed("parse", f.name, exc) from exc
         rows = ", ".join(f"{t} {n:,}" for t, n in outcome["rows"].items())
         for repair in outcome.get("repaired", []):
             announce(f"parse: REPAIRED {repair}", level=logging.WARNING)

@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-# "unchanged": nothing changed since the published warehouse was built, so nothing was rebuilt
-Status = Literal["running", "success", "unchanged", "failed"]
+# "unchanged": nothing changed since the published warehouse was built, so nothing was rebuilt;
+# "interrupted": stopped by a signal (Ctrl-C, SIGTERM, a cancelled deployment run)
+Status = Literal["running", "success", "unchanged", "failed", "interrupted"]
 
 
 def new_run_id(now: datetime | None = None) -> str:

@@ -60,7 +60,18 @@ class Settings(BaseSettings):
         description="DuckDB's memory limit in the build (dbt, the quality gate, publish); past it DuckDB "
         "spills to disk. Its own default, 80% of RAM, let a 100x edition's build reach 15 GB.",
     )
+    # Deadlines per step. Each can fire: the steps run in the flow's main thread, where Prefect's
+    # timeout interrupts them (a native call such as calamine's read ends first); a download checks
+    # its own deadline between chunks; dbt runs in a thread its deadline cancels (flows.dbt_build).
+    detect_timeout_seconds: float = Field(default=300.0, gt=0, description="Asking the sources what changed.")
+    fetch_timeout_seconds: float = Field(
+        default=1800.0, gt=0, description="Downloading (or copying from the mirror) one file, start to end."
+    )
+    parse_timeout_seconds: float = Field(default=900.0, gt=0, description="Parsing one file.")
     dbt_timeout_seconds: float = Field(default=1800.0, gt=0, description="Fail the build if dbt runs longer.")
+    quality_timeout_seconds: float = Field(default=900.0, gt=0, description="The quality gate.")
+    docs_timeout_seconds: float = Field(default=300.0, gt=0, description="Generating the dbt docs.")
+    publish_timeout_seconds: float = Field(default=600.0, gt=0, description="Publishing the build.")
 
     http_timeout_seconds: float = Field(default=60.0, gt=0)
     http_connect_timeout_seconds: float = Field(default=10.0, gt=0)

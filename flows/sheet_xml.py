@@ -6,7 +6,10 @@ figures were all uncalculated formulas once published a whole edition of nulls w
 green. And calamine loads a sheet as one dense grid from its first to its last value, so a single
 value in the last row and column asks for hundreds of gigabytes before any parser code runs. So
 each sheet a parser reads is scanned first, as a stream of rows (a few MB at a time, whatever the
-sheet's size): where its last value lies, and which cells cannot be read.
+sheet's size): where its last value lies, and which cells cannot be read. A cell that cannot be
+read matters only in a column a parser reads (a re-saved workbook may lose the values of a row
+index's formulas, which no parser looks at): the sheet keeps them all and the parser asks, once it
+knows its columns (`Sheet.require_readable`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ EXCEL_MAX_ROWS = 1_048_576
 MAX_CELLS = 100_000_000
 CHUNK_BYTES = 8 * 1024 * 1024
 SHOWN_CELLS = 5  # unreadable cells named in a message
+MAX_UNREADABLE = 1_000_000  # kept by position (about 200 bytes each); past it the sheet is refused
 EXCERPT_CHARS = 60
 
 _NS = {
@@ -65,8 +69,7 @@ class SheetExtent:
     declared: str | None = None  # the <dimension> the file states (not trusted, only quoted)
     rows: int = 0
     columns: int = 0
-    unreadable: list[Unreadable] = field(default_factory=list)
-    unreadable_count: int = 0
+    unreadable: dict[tuple[int, int], Unreadable] = field(default_factory=dict)  # (row, column), 1-based
 
     @property
     def cells(self) -> int:
@@ -189,11 +192,11 @@ def _cells(body: bytes, row: int, extent: SheetExtent) -> None:
         kind_name = kind.group(1) if kind else b"n"
         if kind_name == b"e":
             shown = _excerpt(content or b"")
-            _unreadable(extent, f"{column_letters(column)}{row}", f"the error value {shown or '(none given)'}")
+            _unreadable(extent, row, column, f"the error value {shown or '(none given)'}")
         elif formula and not content and kind_name != b"str":  # a text formula may well give ""
             text = formula.group(2) or b""
             what = f"a formula (={_excerpt(text)})" if text else "a shared formula"
-            _unreadable(extent, f"{column_letters(column)}{row}", f"{what} saved without its value")
+            _unreadable(extent, row, column, f"{what} saved without its value")
         if content or (kind_name == b"str" and value is not None) or b"is>" in inner:
             _widen(extent, column, row)
 
@@ -212,10 +215,32 @@ def _widen(extent: SheetExtent, column: int, row: int) -> None:
         )
 
 
-def _unreadable(extent: SheetExtent, cell: str, what: str) -> None:
-    extent.unreadable_count += 1
-    if len(extent.unreadable) < SHOWN_CELLS:
-        extent.unreadable.append(Unreadable(cell, what))
+def _unreadable(extent: SheetExtent, row: int, column: int, what: str) -> None:
+    cell = f"{column_letters(column)}{row}"
+    if len(extent.unreadable) >= MAX_UNREADABLE:
+        raise SheetProblem(
+            f"has more than {MAX_UNREADABLE:,} cells that cannot be read (error values or formulas saved without "
+            f"their value; {cell} is one). {REMEDY}",
+            cell,
+        )
+    extent.unreadable[(row, column)] = Unreadable(cell, what)
+
+
+REMEDY = (
+    "An error value or an uncalculated formula is neither a number nor 'no data': open the workbook in a "
+    "spreadsheet program, let it calculate, save it, and run again"
+)
+
+
+def unreadable_problem(cells: list[Unreadable]) -> str:
+    """What a parser says of the unreadable cells it would read (`cells` in sheet order)."""
+    shown = "; ".join(f"{u.cell}: {u.what}" for u in cells[:SHOWN_CELLS])
+    more = len(cells) - SHOWN_CELLS
+    return (
+        f"{len(cells):,} {'cell' if len(cells) == 1 else 'cells'} cannot be read ({shown}"
+        + (f"; and {more:,} more" if more > 0 else "")
+        + f"). {REMEDY}"
+    )
 
 
 def _excerpt(raw: bytes) -> str:
@@ -226,7 +251,7 @@ def _excerpt(raw: bytes) -> str:
 
 
 def check(zf: zipfile.ZipFile, sheet: str) -> SheetExtent:
-    """Refuse a sheet calamine cannot load within bounds, or holding cells it would misread."""
+    """Refuse a sheet calamine cannot load within bounds; list the cells it would misread."""
     parts = sheet_parts(zf)
     member = parts.get(sheet)
     if member is None or member not in zf.NameToInfo:
@@ -239,17 +264,5 @@ def check(zf: zipfile.ZipFile, sheet: str) -> SheetExtent:
             f"({column_letters(extent.columns)}{extent.rows}{declared}): {extent.cells:,} cells, past the "
             f"{MAX_CELLS:,} a sheet may hold here; refused before loading it",
             f"{column_letters(extent.columns)}{extent.rows}",
-        )
-    if extent.unreadable:
-        first = extent.unreadable[0]
-        listed = "; ".join(f"{u.cell}: {u.what}" for u in extent.unreadable)
-        more = extent.unreadable_count - len(extent.unreadable)
-        raise SheetProblem(
-            f"{extent.unreadable_count:,} {'cell' if extent.unreadable_count == 1 else 'cells'} cannot be read "
-            f"({listed}"
-            + (f"; and {more:,} more" if more else "")
-            + "). An error value or an uncalculated formula is neither a number nor 'no data': "
-            "open the workbook in a spreadsheet program, let it calculate, save it, and run again",
-            first.cell,
         )
     return extent

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -22,7 +22,7 @@ from python_calamine import CalamineWorkbook
 
 from flows import sheet_xml
 from flows.catalogue import DEFAULT_PLACEHOLDERS
-from flows.errors import ParseError
+from flows.errors import ParseError, quoted
 
 Cell = Any
 
@@ -37,6 +37,11 @@ BLOCK_TITLE_ROWS = 4  # how far above the year row a row of block titles may sit
 MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
 MAX_INFLATION_RATIO = 100
 HARD_MAX_UNCOMPRESSED_BYTES = 8 * 1024**3
+# Bounds of what a cell can mean. The longest place name in any edition is 52 characters (the United
+# Kingdom's); M49 codes have 3 digits and UN DESA's aggregates 4; the world has 8 billion people.
+MAX_NAME_CHARS = 200
+MAX_LOCATION_CODE = 99_999
+MAX_COUNT = 20_000_000_000
 
 
 def column_letter(index: int) -> str:
@@ -51,6 +56,21 @@ def column_letter(index: int) -> str:
 
 def normalise_label(value: Cell) -> str:
     return re.sub(r"\s+", " ", str(value)).strip().lower() if isinstance(value, str) else ""
+
+
+def location_name(sheet: Sheet, row: int, col: int, value: Cell, label: str) -> str:
+    """A location's name, as `clean_name` gives it; text longer than any place's name is refused
+    (it would be published into every mart that names places)."""
+    name = clean_name(value)
+    if len(name) > MAX_NAME_CHARS:
+        raise sheet.error(
+            f"a text of {len(name):,} characters where a location's name is expected (at most "
+            f"{MAX_NAME_CHARS}): {quoted(name, 60)}",
+            row=row,
+            col=col,
+            label=label,
+        )
+    return name
 
 
 def clean_name(value: Cell) -> str:
@@ -103,13 +123,30 @@ class Sheet:
     """One worksheet's cells, indexed so that row i is Excel row i + 1 and column j is letter j."""
 
     def __init__(
-        self, path: Path, name: str, rows: list[list[Cell]], placeholders: Sequence[str] = DEFAULT_PLACEHOLDERS
+        self,
+        path: Path,
+        name: str,
+        rows: list[list[Cell]],
+        placeholders: Sequence[str] = DEFAULT_PLACEHOLDERS,
+        unreadable: Mapping[tuple[int, int], sheet_xml.Unreadable] | None = None,
     ) -> None:
         self.path = path
         self.name = name
         self.rows = rows
         # the file's placeholders for "not available"; an empty cell is a value the table does not give
         self.placeholders = frozenset([*placeholders, ""])
+        # cells calamine hands over as empty but that hold an error value or an uncalculated formula,
+        # by 0-based (row, column), as the scan of the sheet's XML found them
+        self.unreadable = {(r - 1, c - 1): u for (r, c), u in (unreadable or {}).items()}
+
+    def require_readable(self, columns: Iterable[int | None], start: int) -> None:
+        """Refuse the sheet if a column the parser reads holds an unreadable cell from row `start`
+        down (calamine would hand it over as 'no data')."""
+        wanted = {c for c in columns if c is not None}
+        found = sorted((k, u) for k, u in self.unreadable.items() if k[1] in wanted and k[0] >= start)
+        if found:
+            (row, col), _ = found[0]
+            raise self.error(sheet_xml.unreadable_problem([u for _, u in found]), row=row, col=col)
 
     def error(self, problem: str, row: int | None = None, col: int | None = None, label: str = "") -> ParseError:
         column = None
@@ -143,8 +180,9 @@ class StreamedSheet(Sheet):
         head: list[list[Cell]],
         rest: Iterator[list[Cell]],
         placeholders: Sequence[str] = DEFAULT_PLACEHOLDERS,
+        unreadable: Mapping[tuple[int, int], sheet_xml.Unreadable] | None = None,
     ) -> None:
-        super().__init__(path, name, head, placeholders)
+        super().__init__(path, name, head, placeholders, unreadable)
         self._rest = rest
         self._current: tuple[int, list[Cell]] = (-1, [])
 
@@ -188,11 +226,11 @@ class Workbook:
             raise ParseError(self.path, f"no sheet '{name}' (the workbook has: {', '.join(self.sheet_names)})")
         return match
 
-    def _check_sheet(self, name: str) -> None:
+    def _check_sheet(self, name: str) -> sheet_xml.SheetExtent:
         """Scan the sheet's XML before calamine loads it: its size, and cells calamine would misread."""
         try:
             with zipfile.ZipFile(self.path) as zf:
-                sheet_xml.check(zf, name)
+                return sheet_xml.check(zf, name)
         except sheet_xml.SheetProblem as exc:
             row, column = _split_ref(exc.cell)
             raise ParseError(self.path, exc.problem, sheet=name, row=row, column=column) from None
@@ -201,17 +239,17 @@ class Workbook:
 
     def sheet(self, name: str) -> Sheet:
         match = self._match(name)
-        self._check_sheet(match)
+        extent = self._check_sheet(match)
         try:
             rows = self._book.get_sheet_by_name(match).to_python(skip_empty_area=False)
         except Exception as exc:
             raise ParseError(self.path, f"cannot read the sheet ({type(exc).__name__}: {exc})", sheet=match) from exc
-        return Sheet(self.path, match, rows, self.placeholders)
+        return Sheet(self.path, match, rows, self.placeholders, extent.unreadable)
 
     def stream(self, name: str) -> StreamedSheet:
         """The sheet as a StreamedSheet: its top rows read now, the rest as they are consumed."""
         match = self._match(name)
-        self._check_sheet(match)
+        extent = self._check_sheet(match)
         try:
             calamine_sheet = self._book.get_sheet_by_name(match)
             # iter_rows pads empty rows above the used range, but not empty columns left of it
@@ -220,7 +258,9 @@ class Workbook:
             head = [row for _, row in zip(range(HEADER_SCAN_ROWS + 1), rows, strict=False)]
         except Exception as exc:
             raise ParseError(self.path, f"cannot read the sheet ({type(exc).__name__}: {exc})", sheet=match) from exc
-        return StreamedSheet(self.path, match, head, _reporting(rows, self.path, match), self.placeholders)
+        return StreamedSheet(
+            self.path, match, head, _reporting(rows, self.path, match), self.placeholders, extent.unreadable
+        )
 
 
 def _split_ref(cell: str | None) -> tuple[int | None, str | None]:
@@ -285,6 +325,7 @@ def find_header(
             labelled_without_years = r
             continue
         year_blocks = _split_blocks(sheet, year_row, year_cols, expected_years, blocks)
+        sheet.require_readable([*roles.values(), *(c for b in year_blocks for c in b.columns)], year_row + 1)
         return Header(r, labels, year_blocks, year_row + 1), roles
     if labelled_without_years is not None:
         raise sheet.error("found the header labels but no year columns beside them", row=labelled_without_years)
@@ -401,12 +442,23 @@ def location_code(sheet: Sheet, row: int, col: int, label: str) -> int | None:
     value = sheet.cell(row, col)
     if value == "" or value is None:
         return None
+    code = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if math.isfinite(value) and float(value).is_integer() and value >= 0:
-            return int(value)
+            code = int(value)
     elif isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise sheet.error(f"location code {value!r} is not a whole number", row=row, col=col, label=label)
+        code = int(value.strip())
+    if code is not None and code > MAX_LOCATION_CODE:
+        raise sheet.error(
+            f"location code {quoted(value)} is not a location code (M49 and UN DESA's own codes have at most "
+            f"{len(str(MAX_LOCATION_CODE))} digits)",
+            row=row,
+            col=col,
+            label=label,
+        )
+    if code is not None:
+        return code
+    raise sheet.error(f"location code {quoted(value)} is not a whole number", row=row, col=col, label=label)
 
 
 def count_value(
@@ -416,12 +468,21 @@ def count_value(
     if type(value) is float or type(value) is int:
         number = float(value) * scale
         if not math.isfinite(number):
-            raise sheet.error(f"value {value!r} is not a finite number", row=row, col=col, label=label)
+            raise sheet.error(f"value {quoted(value)} is not a finite number", row=row, col=col, label=label)
+        if number > MAX_COUNT:
+            raise sheet.error(
+                f"value {quoted(value)} is more people than live on Earth (at most {MAX_COUNT:,})",
+                row=row,
+                col=col,
+                label=label,
+            )
         rounded = round(number)
         if number < 0:
-            raise sheet.error(f"negative value {value!r} where a count is expected", row=row, col=col, label=label)
+            raise sheet.error(
+                f"negative value {quoted(value)} where a count is expected", row=row, col=col, label=label
+            )
         if scale == 1.0 and abs(number - rounded) > 1e-6:
-            raise sheet.error(f"value {value!r} is not a whole number of people", row=row, col=col, label=label)
+            raise sheet.error(f"value {quoted(value)} is not a whole number of people", row=row, col=col, label=label)
         return int(rounded), None
     if isinstance(value, str):
         text = value.strip()
@@ -431,8 +492,8 @@ def count_value(
         if re.fullmatch(r"-?\d+(\.\d+)?", compact):
             return count_value(sheet, row, col, float(compact), label, scale=scale)
         raise sheet.error(
-            f"text {value!r} where a number is expected (known placeholders: "
-            f"{', '.join(repr(p) for p in sorted(sheet.placeholders) if p)})",
+            f"text {quoted(value)} where a number is expected (known placeholders: "
+            f"{', '.join(quoted(p) for p in sorted(sheet.placeholders) if p)})",
             row=row,
             col=col,
             label=label,
@@ -441,9 +502,9 @@ def count_value(
         return None, "empty"
     if isinstance(value, (bool, date, datetime, time, timedelta)):
         raise sheet.error(
-            f"{type(value).__name__} value {value!r} where a number is expected", row=row, col=col, label=label
+            f"{type(value).__name__} value {quoted(value)} where a number is expected", row=row, col=col, label=label
         )
-    raise sheet.error(f"unexpected cell value {value!r}", row=row, col=col, label=label)
+    raise sheet.error(f"unexpected cell value {quoted(value)}", row=row, col=col, label=label)
 
 
 def block_label(block: YearBlock, year: int) -> str:

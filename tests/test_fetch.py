@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -79,6 +80,17 @@ class Handler(BaseHTTPRequestHandler):
         elif answer == "slow":
             time.sleep(1.5)
             self._send(200, body)
+        elif answer == "trickle":  # a byte every 50 ms: no single read ever waits long
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            for byte in body:
+                try:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                except OSError:  # the client gave up
+                    return
+                time.sleep(0.05)
 
     def _send(
         self, status: int, body: bytes, content_type: str = "application/octet-stream", etag: str | None = None
@@ -233,6 +245,24 @@ def test_timeout(server: Server, tmp_path: Path) -> None:
         fetch(server, settings)
 
 
+def test_a_trickling_download_ends_at_the_fetch_deadline(server: Server, tmp_path: Path) -> None:
+    """Every read gets its byte well within the per-read timeout; the whole file would take 15
+    minutes. The deadline for the whole fetch ends it, and nothing reaches the archive."""
+    server.script.answers = ["trickle"]
+    settings = settings_for(tmp_path, http_timeout_seconds=5, fetch_timeout_seconds=1.5)
+    started = time.monotonic()
+    with pytest.raises(FetchError) as caught:
+        fetch(server, settings)
+    assert time.monotonic() - started < 5
+    said = re.fullmatch(
+        rf"{NAME}: the fetch from http://127\.0\.0\.1:\d+/files/{NAME} did not finish within 1\.5 s "
+        r"\(MIGRATION_ETL_FETCH_TIMEOUT_SECONDS; [\d,]+ bytes received\); stopped",
+        str(caught.value),
+    )
+    assert said, str(caught.value)
+    assert archived_files(settings) == []
+
+
 def test_an_html_page_is_not_archived(server: Server, tmp_path: Path) -> None:
     server.script.answers = ["html"]
     settings = settings_for(tmp_path)
@@ -241,10 +271,27 @@ def test_an_html_page_is_not_archived(server: Server, tmp_path: Path) -> None:
     assert archived_files(settings) == []
 
 
+def succeeded_with(settings: Settings, *fetched: object) -> None:
+    """A run record saying a successful run used these files (what lets an archived copy stand in)."""
+    RunRecord(
+        run_id="used",
+        started_at=datetime.now(UTC),
+        status="success",
+        data_dir=str(settings.root),
+        source="http",
+        catalogue="c",
+        build_fingerprint="fp",
+        inputs=[f.as_record() for f in fetched],  # type: ignore[attr-defined]
+    ).save(settings.runs_dir)
+
+
 def test_a_file_gone_from_the_source_is_taken_from_the_archive(server: Server, tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     first = fetch(server, settings)
     server.script.answers = ["404"]
+    unused = fetch(server, settings)
+    assert unused.status == "missing", "a copy no successful run used never stands in"
+    succeeded_with(settings, first)
     again = fetch(server, settings)
     assert again.status == "fetched" and again.path == first.path and again.sha256 == first.sha256
     assert again.origin == f"archive:{first.path}"
@@ -353,6 +400,7 @@ def test_mirror(tmp_path: Path) -> None:
     missing = fetch_file(ed, ed.files[1], settings)
     assert missing.status == "missing" and missing.reason == f"not in the mirror {mirror}"
     (mirror / NAME).unlink()
+    succeeded_with(settings, got)
     fallback = fetch_file(ed, ed.files[0], settings)
     assert fallback.status == "fetched" and fallback.path == got.path
     assert fallback.reason is not None and fallback.reason.startswith(f"not in the mirror {mirror}; using the copy")

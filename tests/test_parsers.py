@@ -496,7 +496,7 @@ def test_a_streamed_od_table_lands_in_row_groups_and_a_late_error_keeps_the_old_
     raw = tmp_path / "raw"
     counts = land(raw, "2020", streaming_parser_for(FileKind.ORIGIN_DESTINATION)(path, SHA, edition("2020")), SHA)
     part = partition_dir(raw, "od_stock", "2020")
-    (landed,) = part.iterdir()
+    (landed,) = part.glob("*.parquet")
     whole = parser_for(FileKind.ORIGIN_DESTINATION)(path, SHA, edition("2020"))["od_stock"]
     assert counts == {"od_stock": whole.num_rows} and pq.read_table(landed).equals(whole)
     # a batch closes at the first O-D row past 50 long rows (21 cells a row): 11 row groups of 672 rows
@@ -510,4 +510,5 @@ def test_a_streamed_od_table_lands_in_row_groups_and_a_late_error_keeps_the_old_
         land(
             raw, "2020", streaming_parser_for(FileKind.ORIGIN_DESTINATION)(path, "cd" * 32, edition("2020")), "cd" * 32
         )
-    assert list(part.iterdir()) == [landed], "no half-written file left, the previous landing kept"
+    assert list(part.glob("*.parquet")) == [landed], "no half-written file left, the previous landing kept"
+    assert {p.name for p in part.iterdir()} == {landed.name, f".{landed.name}.sha256"}, "nor its checksum"

@@ -17,7 +17,16 @@ from flows.catalogue import Edition
 from flows.errors import ParseError
 from flows.parsers import labels
 from flows.tables import Columns
-from flows.workbook import HEADER_SCAN_ROWS, Sheet, Workbook, clean_name, data_rows, location_code, normalise_label
+from flows.workbook import (
+    HEADER_SCAN_ROWS,
+    Sheet,
+    Workbook,
+    clean_name,
+    data_rows,
+    location_code,
+    location_name,
+    normalise_label,
+)
 from flows.workbook import Header as _Header
 
 SHEET = "Annex"
@@ -36,6 +45,7 @@ def parse_classification(path: Path, sha256: str, edition: Edition) -> dict[str,
     sheet = Workbook(path).sheet(SHEET)
     header_row = _find_header_row(sheet)
     columns = _resolve_columns(sheet, header_row)
+    sheet.require_readable(columns.values(), header_row + 1)
     out = Columns("locations")
     seen: set[int] = set()
     header = _Header(header_row, (), (), header_row + 1)
@@ -55,7 +65,7 @@ def parse_classification(path: Path, sha256: str, edition: Edition) -> dict[str,
         out.append(
             release=edition.edition,
             location_code=code,
-            location_name=clean_name(cell("name")),
+            location_name=location_name(sheet, r, columns["name"], cell("name"), "name"),
             iso3=iso3,
             location_type=_str(cell("location_type_name")),
             parent_code=_int(sheet, r, columns.get("parent_code")),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from flows.catalogue import Edition
-from flows.errors import ParseError
+from flows.errors import ParseError, quoted
 from flows.tables import Columns
 
 COLUMNS = {
@@ -41,7 +41,7 @@ def parse_m49(path: Path, sha256: str, edition: Edition) -> dict[str, pa.Table]:
     header = [h.strip().casefold() for h in rows[0]]
     missing = [label for label in COLUMNS.values() if label not in header]
     if missing:
-        raise ParseError(path, f"no column {missing[0]!r} in the header (it has: {', '.join(rows[0])})", row=1)
+        raise ParseError(path, f"no column {quoted(missing[0])} in the header (it has: {', '.join(rows[0])})", row=1)
     col = {role: header.index(label) for role, label in COLUMNS.items()}
     out = Columns("m49")
     seen: dict[int, int] = {}
@@ -54,7 +54,7 @@ def parse_m49(path: Path, sha256: str, edition: Edition) -> dict[str, pa.Table]:
 
         code_text = cell("code")
         if not code_text.isdigit():
-            raise ParseError(path, f"M49 code {code_text!r} is not a number", row=number, column="M49 Code")
+            raise ParseError(path, f"M49 code {quoted(code_text)} is not a number", row=number, column="M49 Code")
         code = int(code_text)
         if code in seen:
             raise ParseError(path, f"M49 code {code} is listed again (first on line {seen[code]})", row=number)

@@ -28,7 +28,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from flows.catalogue import Edition, FileKind
-from flows.errors import ParseError
+from flows.errors import ParseError, quoted
 from flows.parsers import Batches, labels
 from flows.parsers.origin_destination import BATCH_ROWS
 from flows.parsers.totals import COUNTRY_CODE_LIMIT
@@ -43,10 +43,10 @@ from flows.workbook import (
     StreamedSheet,
     Workbook,
     as_year,
-    clean_name,
     column_letter,
     count_value,
     location_code,
+    location_name,
     name_key,
     normalise_label,
     sex_of,
@@ -118,15 +118,17 @@ def _tables(book: Workbook, first: StreamedSheet, edition: Edition) -> list[Tabl
         title, title_row = _title(sheet, header.label_row)
         titled = TABLE_TITLE.match(title)
         if titled is not None and int(titled.group(1)) != int(_table_number(name)):
-            raise sheet.error(f"the sheet's title names Table {titled.group(1)} ({title!r})", row=title_row)
+            raise sheet.error(f"the sheet's title names Table {titled.group(1)} ({quoted(title)})", row=title_row)
         sex = sex_of(title)
         if sex is None:
-            raise sheet.error(f"cannot tell from the title {title!r} which sex the table holds", row=title_row)
+            raise sheet.error(f"cannot tell from the title {quoted(title)} which sex the table holds", row=title_row)
         year = None
         if header.year_col is None:
             found = TITLE_YEAR.search(title)
             if found is None:
-                raise sheet.error(f"the title {title!r} names no year, and the table has no Year column", title_row)
+                raise sheet.error(
+                    f"the title {quoted(title)} names no year, and the table has no Year column", title_row
+                )
             year = int(found.group(1))
             if year not in edition.years:
                 raise sheet.error(
@@ -164,10 +166,13 @@ def _find_header(sheet: Sheet, *, required: bool = True) -> MatrixHeader | None:
             )
         year_col = next((c for c, lab in enumerate(labs) if lab and labels.is_year(lab)), None)
         origins = tuple(
-            (c, clean_name(v)) for c, v in enumerate(sheet.rows[r + 1]) if c > total_col and normalise_label(v)
+            (c, location_name(sheet, r + 1, c, v, "origin"))
+            for c, v in enumerate(sheet.rows[r + 1])
+            if c > total_col and normalise_label(v)
         )
         if not origins:
             raise sheet.error("no origin names right of 'Total'", row=r + 1, col=total_col)
+        sheet.require_readable([name_col, code_col, year_col, total_col, *(c for c, _ in origins)], r + 2)
         return MatrixHeader(r, name_col, code_col, year_col, total_col, origins, r + 2)
     if not required:
         return None
@@ -202,7 +207,8 @@ def _check_contents(contents: Sheet, sheet: Sheet, sex: str, year: int | None, t
             if sex_of(listed) != sex or (year is not None and (not listed_year or int(listed_year.group(1)) != year)):
                 said = f"{SEX_LABELS[sex]}" + (f", {year}" if year is not None else "")
                 raise contents.error(
-                    f"lists {sheet.name} as {listed!r}, but the sheet's own title (row {title_row + 1}) says {said}",
+                    f"lists {sheet.name} as {quoted(listed)}, but the sheet's own title (row {title_row + 1}) "
+                    f"says {said}",
                     row=r,
                 )
             return
@@ -262,7 +268,8 @@ def _rows(tables: list[Table], edition: Edition) -> Iterator[Row]:
                 if all(v in ("", "..", None) for v in values):
                     continue  # a section heading such as "UN development groups"
                 raise sheet.error("row has numbers but no location code", row=r, col=header.code_col)
-            yield Row(table, r, year, dest, clean_name(sheet.cell(r, header.name_col)), cells)
+            name = location_name(sheet, r, header.name_col, sheet.cell(r, header.name_col), "destination")
+            yield Row(table, r, year, dest, name, cells)
         if header.year_col is not None and (missing := [y for y in edition.years if y not in years]):
             raise sheet.error(f"no rows for the reference years {missing}")
 
@@ -320,10 +327,10 @@ def _origin_codes(tables: list[Table], first_block: list[Row]) -> dict[int, list
             countries = {c for c in by_name.get(name_key(label), set()) if c < COUNTRY_CODE_LIMIT}
             if len(countries) != 1:
                 problem = (
-                    f"origin {label!r} matches no country among the table's destination rows, so it has no "
+                    f"origin {quoted(label)} matches no country among the table's destination rows, so it has no "
                     "location code"
                     if not countries
-                    else f"origin {label!r} matches several destination rows ({sorted(countries)})"
+                    else f"origin {quoted(label)} matches several destination rows ({sorted(countries)})"
                 )
                 raise table.sheet.error(problem, row=table.header.label_row + 1, col=col)
             columns.append((col, countries.pop(), label))

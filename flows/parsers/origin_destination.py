@@ -25,12 +25,12 @@ from flows.workbook import (
     Workbook,
     YearBlock,
     block_label,
-    clean_name,
     column_letter,
     count_value,
     data_rows,
     find_header,
     location_code,
+    location_name,
 )
 
 SHEET = "Table 1"
@@ -126,8 +126,16 @@ def _batches(
             continue  # an aggregate destination listed twice with the same figures
         seen[key] = (r, None if dest < COUNTRY_CODE_LIMIT and origin < COUNTRY_CODE_LIMIT else values)
         n_rows += 1
-        dest_name = clean_name(row[dest_name_col]) if dest_name_col is not None else None
-        origin_name = clean_name(row[origin_name_col]) if origin_name_col is not None else None
+        dest_name = (
+            location_name(sheet, r, dest_name_col, row[dest_name_col], "destination")
+            if dest_name_col is not None
+            else None
+        )
+        origin_name = (
+            location_name(sheet, r, origin_name_col, row[origin_name_col], "origin")
+            if origin_name_col is not None
+            else None
+        )
         for (block, c, year, letter, label), value in zip(cells, values, strict=True):
             migrants, flag = count_value(sheet, r, c, value, label)
             data["release"].append(release)

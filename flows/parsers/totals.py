@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from flows.catalogue import Edition, FileKind
+from flows.errors import quoted
 from flows.parsers import labels, placeholders
 from flows.tables import Columns
 from flows.workbook import (
@@ -27,6 +28,7 @@ from flows.workbook import (
     data_rows,
     find_header,
     location_code,
+    location_name,
     name_key,
     optional_column,
 )
@@ -70,7 +72,7 @@ def _parse_stock_sheet(sheet: Sheet, edition: Edition, sha256: str, table: str) 
             if all(v in ("", "..") for v in values):
                 continue  # a section heading such as "UN development groups"
             raise sheet.error("row has numbers but no location code", row=r, col=code_col)
-        name = clean_name(sheet.cell(r, name_col))
+        name = location_name(sheet, r, name_col, sheet.cell(r, name_col), header.labels[name_col])
         if code in seen:
             first_row, first_values = seen[code]
             if code < COUNTRY_CODE_LIMIT or first_values != values:
@@ -131,9 +133,9 @@ def _parse_population(sheet: Sheet, edition: Edition, sha256: str, stock_rows: l
     for r, _ in data_rows(sheet, header):
         if ref is None or name_key(sheet.cell(r, name_col)) != name_key(ref.name):
             if any(isinstance(sheet.cell(r, c), (int, float)) for c in year_cols):
-                expected = f"Table 1 row {ref.row + 1} ({ref.name!r})" if ref else "nothing more in Table 1"
+                expected = f"Table 1 row {ref.row + 1} ({quoted(ref.name)})" if ref else "nothing more in Table 1"
                 raise sheet.error(
-                    f"location {clean_name(sheet.cell(r, name_col))!r} does not match {expected}",
+                    f"location {quoted(clean_name(sheet.cell(r, name_col)))} does not match {expected}",
                     row=r,
                     col=name_col,
                 )
@@ -142,7 +144,7 @@ def _parse_population(sheet: Sheet, edition: Edition, sha256: str, stock_rows: l
             value = sheet.cell(r, code_col)
             if isinstance(value, (int, float)) and int(value) != ref.code:
                 raise sheet.error(
-                    f"location code {int(value)} differs from Table 1's {ref.code} for {ref.name!r}",
+                    f"location code {int(value)} differs from Table 1's {ref.code} for {quoted(ref.name)}",
                     row=r,
                     col=code_col,
                 )
@@ -167,5 +169,5 @@ def _parse_population(sheet: Sheet, edition: Edition, sha256: str, stock_rows: l
                     source_column=column_letter(c),
                 )
     if ref is not None:
-        raise sheet.error(f"has no row for Table 1's {ref.name!r} (Table 1 row {ref.row + 1})")
+        raise sheet.error(f"has no row for Table 1's {quoted(ref.name)} (Table 1 row {ref.row + 1})")
     return out
