@@ -218,6 +218,9 @@ class Edition(BaseModel):
     citation: str = Field(default="", description="How UN DESA asks the edition to be cited.")
     licence: str = Field(default="", description="The terms the edition's workbooks state.")
     base_url: str | None = Field(default=None, description="Where this edition's files are, if not the catalogue's.")
+    allowed_hosts: list[str] | None = Field(
+        default=None, description="Hosts a download may be redirected to, if not the catalogue's."
+    )
     years: list[int] = Field(min_length=1, description="Reference years of the edition, in order.")
     files: list[ReleaseFile]
     expected_locations: tuple[int, int] = Field(
@@ -270,6 +273,11 @@ class Catalogue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base_url: str
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts a download may be redirected to besides the host of the file's own address "
+        "(flows/http.py); any other is refused.",
+    )
     editions: list[Edition] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -288,6 +296,8 @@ class Catalogue(BaseModel):
                                 f"{owners[value]}"
                             )
         for edition in self.editions:
+            if edition.allowed_hosts is None:
+                edition.allowed_hosts = list(self.allowed_hosts)
             base = edition.base_url or self.base_url
             for f in edition.files:
                 if f.url is None and f.download_page is None:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import httpx
 
 from flows.catalogue import Catalogue, Edition, ReleaseFile
+from flows.http import RedirectRefused, source_client
 from flows.run_record import RunRecord, load_records
 from flows.settings import PROJECT_DIR, Settings
 
@@ -128,12 +129,9 @@ def ask_sources(cat: Catalogue, settings: Settings, base: RunRecord | None, fing
     if base is None:
         return report
     before = {(i["edition"], i["kind"]): i for i in base.inputs}
-    headers = {"User-Agent": settings.http_user_agent, "Accept": "*/*"}  # the UN site refuses default agents
-    timeout = httpx.Timeout(settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds)
-    with httpx.Client(headers=headers, timeout=timeout, follow_redirects=True) as client:
-        for edition in cat.editions:
-            for spec in edition.ingested:
-                report.add(_ask(client, edition, spec, before.get((edition.edition, spec.kind.value)), settings))
+    for edition in cat.editions:
+        for spec in edition.ingested:
+            report.add(_ask(edition, spec, before.get((edition.edition, spec.kind.value)), settings))
     _add_removed(report, before, {(e.edition, f.kind.value) for e in cat.editions for f in e.ingested})
     return report
 
@@ -181,9 +179,7 @@ def _short(sha: str | None) -> str:
     return sha[:12] if sha else "missing"
 
 
-def _ask(
-    client: httpx.Client, edition: Edition, spec: ReleaseFile, old: dict[str, Any] | None, settings: Settings
-) -> FileChange:
+def _ask(edition: Edition, spec: ReleaseFile, old: dict[str, Any] | None, settings: Settings) -> FileChange:
     where = (edition.edition, spec.kind.value, spec.name)
     if old is None:
         return FileChange(*where, "new", "not in the baseline")
@@ -191,7 +187,8 @@ def _ask(
         return _ask_mirror(settings.source_dir.expanduser().resolve() / spec.name, old, where)
     if spec.url is None:
         return FileChange(*where, "same", "exported by hand; not asked over HTTP")
-    return _ask_http(client, spec.url, old, where)
+    with source_client(settings, spec.name, spec.url, edition.allowed_hosts or ()) as client:
+        return _ask_http(client, spec.url, old, where)
 
 
 IDENTITY = ("source_size", "source_mtime_ns", "source_ctime_ns", "source_inode")
@@ -228,7 +225,7 @@ def _ask_http(client: httpx.Client, url: str, old: dict[str, Any], where: tuple[
     try:
         with client.stream("GET", url, headers=headers) as response:  # the body is never read
             status = response.status_code
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, RedirectRefused) as exc:
         return FileChange(*where, "unknown", f"could not ask {url} ({type(exc).__name__}); the fetch decides")
     if status == 304:
         return FileChange(*where, "same", "HTTP 304 Not Modified")

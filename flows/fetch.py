@@ -32,6 +32,7 @@ from flows.archive import Archived, Incoming, archived_copies, archived_copy, in
 from flows.catalogue import Edition, FileKind, ReleaseFile
 from flows.changes import published_build
 from flows.errors import FetchError, UnknownVersion
+from flows.http import source_client, too_many_redirects
 from flows.identity import (
     ACCEPT_ADVICE,
     CHUNK,
@@ -82,6 +83,7 @@ class FetchedFile:
     source_inode: int | None = None
     etag: str | None = None
     last_modified: str | None = None
+    url: str | None = None  # where the bytes came from, after any redirect the catalogue allows
 
     def as_record(self) -> dict[str, object]:
         return {
@@ -90,6 +92,7 @@ class FetchedFile:
             "name": self.name,
             "status": self.status,
             "origin": self.origin,
+            "url": self.url,
             "sha256": self.sha256,
             "md5": self.md5,
             "git_blob": self.git_blob,
@@ -181,8 +184,6 @@ def fetch_over_http(
         reason = f"no download address: export it from {spec.download_page} into a mirror (--source-dir)"
         return _not_at_source(edition, spec, settings, str(spec.download_page), reason)
     url = spec.url
-    timeout = httpx.Timeout(settings.http_timeout_seconds, connect=settings.http_connect_timeout_seconds)
-    headers = {"User-Agent": settings.http_user_agent, "Accept": "*/*"}
     backoff = wait_exponential(multiplier=settings.http_backoff_seconds, max=60)
 
     def wait(state: RetryCallState) -> float:
@@ -203,7 +204,7 @@ def fetch_over_http(
         ),
         reraise=False,
     )
-    with httpx.Client(headers=headers, timeout=timeout, follow_redirects=True) as client:
+    with source_client(settings, spec.name, url, edition.allowed_hosts or ()) as client:
         try:
             for attempt in retrying:
                 with attempt:
@@ -216,6 +217,8 @@ def fetch_over_http(
             ) from last
         except PERMANENT_TRANSPORT_ERRORS as exc:
             raise FetchError(f"{spec.name}: cannot download from {url}: {_describe(exc)}") from exc
+        except httpx.TooManyRedirects:
+            raise too_many_redirects(spec.name, url) from None
     return result
 
 
@@ -245,7 +248,8 @@ def _download_once(
                 deadline.check(url, inc.size)
             fetched = _admit(inc, edition, spec, settings, url)
         validators = {"etag": response.headers.get("etag"), "last_modified": response.headers.get("last-modified")}
-    return replace(fetched, **validators)
+        final = str(response.url)
+    return replace(fetched, url=final, **validators)
 
 
 def _admit(inc: Incoming, edition: Edition, spec: ReleaseFile, settings: Settings, origin: str) -> FetchedFile:

@@ -268,7 +268,10 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False, refused: E
         catalogue=str(settings.catalogue),
         forced=force,
     )
-    record.save(settings.runs_dir)
+    try:
+        record.save(settings.runs_dir)
+    except OSError as exc:  # nothing has run yet: say so plainly (a full disk, a read-only data dir)
+        raise StepFailed("start", f"saving the run record in {settings.runs_dir}", exc) from exc
     step = _Steps(record, settings)
     base: RunRecord | None = None
     try:

@@ -450,7 +450,7 @@ def location_code(sheet: Sheet, row: int, col: int, label: str) -> int | None:
         code = int(value.strip())
     if code is not None and code > MAX_LOCATION_CODE:
         raise sheet.error(
-            f"location code {quoted(value)} is not a location code (M49 and UN DESA's own codes have at most "
+            f"location code {code} is not a location code (M49 and UN DESA's own codes have at most "
             f"{len(str(MAX_LOCATION_CODE))} digits)",
             row=row,
             col=col,

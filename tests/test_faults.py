@@ -400,3 +400,96 @@ def is_published_input(setup: Setup, path: Path) -> bool:
     records = [json.loads(p.read_text()) for p in sorted((setup.data / "runs").glob("*.json"))]
     built = [r for r in records if r["status"] == "success"][-1]
     return path.parent.name in {i["sha256"] for i in built["inputs"]}
+
+
+# --- 6. every failure names its step and stays small ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "said"),
+    [
+        pytest.param(
+            "figure",
+            1e20,
+            r"column \w+ \(2020, both sexes\): value 1e\+20 is more people than live on Earth "
+            r"\(at most 20,000,000,000\)",
+            id="a-count-past-int64",
+        ),
+        pytest.param(
+            "code",
+            3_000_000_000,
+            r"column D \(location code\): location code 3000000000 is not a location code \(M49 and UN DESA's own "
+            r"codes have at most 5 digits\)",
+            id="a-code-past-int32",
+        ),
+        pytest.param(  # the most a cell holds (Excel's limit; the probe's 5 MB cell was written as XML)
+            "figure",
+            "n/a " * 8_191,
+            r"column \w+ \(2020, both sexes\): text '(n/a )+[n/a ]*… \(32,764 characters\) where a number is expected",
+            id="a-cell-of-32764-characters",
+        ),
+    ],
+)
+def test_a_value_no_table_can_hold_is_a_parse_error_naming_its_cell(
+    setup: Setup, tmp_path: Path, webhook: Webhook, where: str, value: object, said: str
+) -> None:
+    """Before: a bare OverflowError or ArrowInvalid from the Parquet writer, or a 5 MB message, run
+    record and alert. Now the parser names the cell, and no message is longer than a screenful."""
+    folder = broken_copy(setup, tmp_path)
+    figure = locate(folder / DEST, "Table 1", "Mexico", 2020)
+    cell = figure if where == "figure" else f"D{figure[1:]}"
+    set_cell(folder / DEST, "Table 1", cell, value)
+    output = fails(setup, folder, rf"Refresh failed at step parse: {DEST}, sheet 'Table 1', row {figure[1:]}, {said}")
+    assert len(output) < 3_000
+    record = json.loads(max((setup.data / "runs").glob("*.json")).read_text())
+    assert record["error"]["step"] == "parse" and len(record["error"]["message"]) < 2_100
+    assert len(json.dumps(webhook.received[-1]["body"])) < 3_000
+
+
+def test_a_full_disk_is_reported_as_the_step_and_file_that_met_it(
+    setup: Setup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills while a raw table is written, and is still full when the run record is
+    saved: the one message is the first failure, with its step and file; no second error hides it."""
+    import errno
+
+    import flows.landing
+    from flows.run_record import RunRecord
+
+    folder = broken_copy(setup, tmp_path)
+    set_cell(folder / DEST, "Table 1", locate(folder / DEST, "Table 1", "Mexico", 2020), 12345)  # parse it again
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(setup.data / "raw"))
+
+    def filling(*args: object, **kwargs: object) -> None:
+        monkeypatch.setattr(RunRecord, "save", full)  # from now on, nothing can be written
+        full()
+
+    monkeypatch.setattr(flows.landing.pq, "ParquetWriter", filling)
+    before = published_state(setup.data)
+    result = run(folder, setup.catalogue, setup.data, "--accept-new-versions")
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, (output, result.exception)
+    assert (
+        f"Refresh failed at step parse: {DEST}: no space left on device ({setup.data / 'raw'}) [OSError, errno 28]"
+    ) in output, output
+    assert "Traceback" not in output
+    assert published_state(setup.data) == before
+
+
+# --- 7. provenance, and text no place name is ---------------------------------------------------------
+
+
+def test_a_place_name_no_place_has_is_refused(setup: Setup, tmp_path: Path) -> None:
+    """Once, a 1,000,000-character country name was published into four marts."""
+    folder = broken_copy(setup, tmp_path)
+    figure = locate(folder / DEST, "Table 1", "Mexico", 2020)
+    set_cell(folder / DEST, "Table 1", f"B{figure[1:]}", "Mexico" + "o" * 29_994)
+    fails(
+        setup,
+        folder,
+        rf"Refresh failed at step parse: {DEST}, sheet 'Table 1', row {figure[1:]}, column B \(region, development "
+        r"group, country or area\): a text of 30,000 characters where a location's name is expected \(at most "
+        r"200\): 'Mexicooo",
+    )

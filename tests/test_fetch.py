@@ -80,6 +80,12 @@ class Handler(BaseHTTPRequestHandler):
         elif answer == "slow":
             time.sleep(1.5)
             self._send(200, body)
+        elif answer.startswith("redirect:"):  # redirect:/path or redirect:http://host:{port}/path
+            target = answer.removeprefix("redirect:").replace("{port}", str(self.server.server_address[1]))
+            self.send_response(302)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif answer == "trickle":  # a byte every 50 ms: no single read ever waits long
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -124,11 +130,17 @@ def edition_with(server: Server, versions: list[dict[str, object]]) -> Edition:
     return catalogue_for(server, None, versions).editions[0]
 
 
-def catalogue_for(server: Server, sha256: str | None, versions: list[dict[str, object]] | None = None) -> Catalogue:
+def catalogue_for(
+    server: Server,
+    sha256: str | None,
+    versions: list[dict[str, object]] | None = None,
+    allowed_hosts: list[str] | None = None,
+) -> Catalogue:
     host, port = server.server_address[:2]
     cat = Catalogue.model_validate(
         {
             "base_url": f"http://{host!s}:{port}/files/",
+            "allowed_hosts": allowed_hosts or [],
             "editions": [
                 {
                     "edition": "2020",
@@ -261,6 +273,42 @@ def test_a_trickling_download_ends_at_the_fetch_deadline(server: Server, tmp_pat
     )
     assert said, str(caught.value)
     assert archived_files(settings) == []
+
+
+def test_a_redirect_on_the_same_host_is_followed_and_the_final_address_kept(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["redirect:/moved/" + NAME, "ok"]
+    got = fetch(server, settings_for(tmp_path))
+    assert got.status == "fetched" and got.url is not None and got.url.endswith(f"/moved/{NAME}")
+    assert got.as_record()["url"] == got.url and got.origin.endswith(f"/files/{NAME}")
+
+
+def test_a_redirect_to_another_host_is_refused_unless_the_catalogue_allows_it(server: Server, tmp_path: Path) -> None:
+    """127.0.0.1 sends the download to `localhost` (the same server under another host name)."""
+    other = f"http://localhost:{{port}}/elsewhere/{NAME}"
+    server.script.answers = ["redirect:" + other, "ok"]
+    settings = settings_for(tmp_path)
+    with pytest.raises(FetchError) as caught:
+        fetch(server, settings)
+    port = server.server_address[1]
+    assert str(caught.value) == (
+        f"{NAME}: http://127.0.0.1:{port}/files/{NAME} redirects to http://localhost:{port}/elsewhere/{NAME}, on "
+        "host localhost, which the catalogue does not allow (127.0.0.1); refused. If that host is the "
+        "publisher's, add it to `allowed_hosts` in the catalogue"
+    )
+    assert archived_files(settings) == []
+
+    server.script.requests.clear()
+    body = server.script.body
+    ed = catalogue_for(server, hashlib.sha256(body).hexdigest(), allowed_hosts=["localhost"]).editions[0]
+    got = fetch_file(ed, ed.files[0], settings)
+    assert got.status == "fetched" and got.url == f"http://localhost:{port}/elsewhere/{NAME}"
+
+
+def test_a_redirect_loop_is_refused_after_a_few_hops(server: Server, tmp_path: Path) -> None:
+    server.script.answers = ["redirect:/files/" + NAME]
+    with pytest.raises(FetchError, match=rf"{NAME}: http://\S+ redirects more than 5 times; refused"):
+        fetch(server, settings_for(tmp_path))
+    assert len(server.script.requests) == 6
 
 
 def test_an_html_page_is_not_archived(server: Server, tmp_path: Path) -> None:

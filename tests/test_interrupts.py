@@ -124,14 +124,14 @@ def test_a_signal_to_the_process_group_ends_the_run_within_seconds(
     setup: Setup, slow_dbt: Path, prefect_server: str, step: str, signum: signal.Signals, own_server: bool
 ) -> None:
     before = published_state(setup.data)
-    env = {"PREFECT_API_URL": prefect_server, "MIGRATION_ETL_DBT_PROJECT_DIR": str(slow_dbt)}
-    if own_server:
-        env["PREFECT_API_URL"] = ""
+    env = {"PREFECT_API_URL": "" if own_server else prefect_server}
+    if step == "dbt":
+        env["MIGRATION_ETL_DBT_PROJECT_DIR"] = str(slow_dbt)
     run_ = Refresh(setup, step, env)
     try:
         if step == "dbt":
             run_.wait_for("dbt build: staging")
-            time.sleep(3)  # dbt is in its thread by now, on the model that counts to 10^13
+            time.sleep(2)  # dbt is in its thread by now, on the model that counts to 10^13
         else:
             run_.wait_for(f"{HUNG}{step}")
         started = run_.descendants()

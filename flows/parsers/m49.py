@@ -15,6 +15,7 @@ import pyarrow as pa
 from flows.catalogue import Edition
 from flows.errors import ParseError, quoted
 from flows.tables import Columns
+from flows.workbook import MAX_LOCATION_CODE, MAX_NAME_CHARS
 
 COLUMNS = {
     "code": "m49 code",
@@ -56,6 +57,16 @@ def parse_m49(path: Path, sha256: str, edition: Edition) -> dict[str, pa.Table]:
         if not code_text.isdigit():
             raise ParseError(path, f"M49 code {quoted(code_text)} is not a number", row=number, column="M49 Code")
         code = int(code_text)
+        if code > MAX_LOCATION_CODE:
+            raise ParseError(path, f"M49 code {quoted(code_text)} has too many digits", row=number, column="M49 Code")
+        if any(len(cell(role)) > MAX_NAME_CHARS for role in COLUMNS):
+            role = next(r for r in COLUMNS if len(cell(r)) > MAX_NAME_CHARS)
+            raise ParseError(
+                path,
+                f"a text of {len(cell(role)):,} characters (at most {MAX_NAME_CHARS}): {quoted(cell(role), 60)}",
+                row=number,
+                column=COLUMNS[role],
+            )
         if code in seen:
             raise ParseError(path, f"M49 code {code} is listed again (first on line {seen[code]})", row=number)
         seen[code] = number
