@@ -96,6 +96,12 @@ def check() -> None:
         raise Interrupted(_LAST[0] if _LAST else int(signal.SIGINT))
 
 
+def signalled() -> int | None:
+    """The signal that asked the refresh to stop, if one did: whatever a step raised afterwards
+    (a library torn down mid-call says "Task run is not set") is that interruption, not a failure."""
+    return (_LAST[0] if _LAST else int(signal.SIGINT)) if STOP.is_set() else None
+
+
 def restore(previous: Handlers) -> None:
     for signum, handler in previous.items():
         signal.signal(signum, handler)

@@ -247,6 +247,7 @@ class _Steps:
         except EtlError:
             raise
         except Exception as exc:
+            interrupts.check()  # after a signal, whatever broke is the interruption, not a failure
             raise StepFailed(self.current, None, exc) from exc
         finally:
             self.record.timings[name] = round(time.perf_counter() - started, 3)
@@ -361,7 +362,7 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False, refused: E
             )
         record.status = "success"
     except BaseException as exc:  # also a cancel, Ctrl-C or SIGTERM: the record must not stay "running"
-        signum = signal_of(exc)
+        signum = signal_of(exc) or interrupts.signalled()
         where = exc.step if isinstance(exc, EtlError) else step.current
         if signum is not None:
             STOP.set()  # threads still working (downloads) give up at their next chunk
@@ -369,6 +370,8 @@ def run_refresh(settings: Settings, run_id: str, force: bool = False, refused: E
             message = f"interrupted by {signal_name(signum)} at step {where}; nothing was published"
             record.error = {"step": where, "type": "Interrupted", "message": message}
             _name_run(f"refresh-interrupted-at-{where}")
+            if signal_of(exc) is None:  # something broke as the signal tore the step down: the signal is the news
+                raise interrupts.Interrupted(signum) from exc
         else:
             record.status = "failed"
             record.error = {
@@ -478,6 +481,7 @@ def _fetch_all(cat: Catalogue, settings: Settings) -> list[FetchedFile]:
         except EtlError:
             raise
         except Exception as exc:
+            interrupts.check()  # after a signal, whatever broke is the interruption, not a failure
             raise StepFailed("fetch", name, exc) from exc
     if refused:
         texts: dict[tuple[str, str], str] = {}  # a file several editions list (the classification) once
@@ -545,6 +549,7 @@ def _parse_all(cat: Catalogue, fetched: list[FetchedFile], settings: Settings) -
         except (EtlError, TaskRunTimeoutError):
             raise
         except Exception as exc:
+            interrupts.check()  # after a signal, whatever broke is the interruption, not a failure
             raise StepFailed("parse", f.name, exc) from exc
         rows = ", ".join(f"{t} {n:,}" for t, n in outcome["rows"].items())
         for repair in outcome.get("repaired", []):

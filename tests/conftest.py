@@ -82,6 +82,16 @@ def cli(prefect_server: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="session")
+def generated_published(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The generated release (2020 and 2024) published once (tests/harness.py), shared by the fault
+    modules: each test compares the published state before and after itself, none assumes it is
+    the first to refresh it."""
+    from tests.harness import make_setup
+
+    return make_setup(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
 def mirror_published(prefect_server: str, mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir with the real mirror refreshed and published once, shared by the app and the
     real-data modules (a refresh is 45 s). Tests may refresh it again; none may assume it holds

@@ -23,7 +23,7 @@ import pytest
 
 from flows import refresh
 from flows.settings import PROJECT_DIR
-from tests.harness import Setup, assert_nothing_half_written, make_setup, published_state, run
+from tests.harness import Setup, assert_nothing_half_written, published_state, run
 from tests.hung_refresh import HUNG, TARGETS, hang
 
 WITHIN_SECONDS = 15
@@ -31,9 +31,9 @@ WITHIN_SECONDS = 15
 SLOW_MODEL = "{{ config(materialized='table') }}\nselect count(*) as n from range(10000000000000)"
 
 
-@pytest.fixture(scope="module")
-def setup(prefect_server: str, tmp_path_factory: pytest.TempPathFactory) -> Setup:
-    return make_setup(tmp_path_factory)
+@pytest.fixture
+def setup(generated_published: Setup) -> Setup:
+    return generated_published
 
 
 @pytest.fixture(scope="module")
@@ -199,14 +199,14 @@ def test_a_hung_step_fails_at_its_deadline(
 ) -> None:
     monkeypatch.setattr(refresh, TARGETS[step], hang(step))
     setting = f"MIGRATION_ETL_{step.upper()}_TIMEOUT_SECONDS"
-    monkeypatch.setenv(setting, "2")
+    monkeypatch.setenv(setting, "1")
     before = published_state(setup.data)
     started = time.monotonic()
     result = run(setup.release, setup.catalogue, setup.data, "--force")
     output = " ".join(result.output.split())  # type: ignore[attr-defined]
     assert result.exit_code == 1, output  # type: ignore[attr-defined]
     assert time.monotonic() - started < 60
-    assert f"Refresh failed at step {step}: {step} did not finish within 2 s ({setting}); stopped" in output, output
+    assert f"Refresh failed at step {step}: {step} did not finish within 1 s ({setting}); stopped" in output, output
     record = latest_record(setup.data)
     assert record["status"] == "failed" and record["error"]["type"] == "StepTimeout"  # type: ignore[index]
     assert published_state(setup.data) == before
