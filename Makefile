@@ -1,7 +1,11 @@
 # The whole stack in a few verbs. Everything runs through uv, from uv.lock.
 MIRROR ?= ../shared/data/undesa/mirror
 
-.PHONY: setup refresh app serve status docs bench test lint clean
+.PHONY: help setup refresh app serve status docs bench test test-fast lint clean
+.DEFAULT_GOAL := help
+
+help:             ## list these verbs
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):[^#]*## /  make \1\t/' | expand -t 20
 
 setup:            ## install the locked environment into .venv
 	uv sync --frozen
@@ -24,12 +28,15 @@ docs:             ## serve the dbt docs of the published warehouse
 bench:            ## where the time goes: refresh steps, app pages and queries (writes bench/results.json)
 	uv run python -m bench --source-dir $(MIRROR)
 
-test:             ## the full test suite (the same command CI runs)
+test:             ## the full test suite (the same command CI runs; about 10 minutes)
 	uv run pytest
 
-lint:             ## ruff and mypy
+test-fast:        ## the tests that run no refresh (parsers, catalogue, fetch, identities; under a minute)
+	uv run pytest -m "not slow"
+
+lint:             ## ruff (lint and format) and mypy, as CI runs them
 	uv run ruff check .
-	uv run ruff format --check flows tests app bench
+	uv run ruff format --check .
 	uv run mypy
 
 clean:            ## remove the data directory and dbt's artefacts (the release archive goes too)

@@ -6,8 +6,6 @@ a published number can be traced to one cell of one file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import pyarrow as pa
 
 _SOURCE = [
@@ -144,10 +142,6 @@ class Columns:
     def append(self, **values: object) -> None:
         for name, column in self.data.items():
             column.append(values.get(name))
-
-    def extend(self, columns: Mapping[str, Sequence[object]]) -> None:
-        for name, column in self.data.items():
-            column.extend(columns[name])
 
     def __len__(self) -> int:
         return len(self.data["release"])

@@ -31,6 +31,14 @@ os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
 MIRROR = Path(os.environ.get("MIGRATION_ETL_TEST_MIRROR", PROJECT_DIR.parent / "shared/data/undesa/mirror"))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that needs the Prefect API runs a refresh (seconds to a minute): it is `slow`, and
+    `make test-fast` leaves it out."""
+    for item in items:
+        if "prefect_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[str]:
     """A real Prefect API on loopback for the whole session; flows run in-process against it, and

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from flows.settings import PROJECT_DIR
 from tests.conftest import cli, free_port, local_page, wait_for_http
 
-pytestmark = [pytest.mark.slow, pytest.mark.real_data]
+pytestmark = pytest.mark.real_data
 
 APP = str(PROJECT_DIR / "app" / "streamlit_app.py")
 PAGES = {

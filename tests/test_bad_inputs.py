@@ -45,8 +45,6 @@ from tests.workbooks import (
     set_cell,
 )
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture
 def setup(generated_published: Setup) -> Setup:

@@ -36,8 +36,6 @@ from tests.harness import (
 )
 from tests.workbooks import locate, set_cell
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture
 def setup(generated_published: Setup) -> Setup:

@@ -32,8 +32,6 @@ from tests.workbooks import (
     write_legacy_edition,
 )
 
-pytestmark = pytest.mark.slow
-
 Release = tuple[Path, Path, Path, dict[str, World], dict[str, Any]]
 
 

@@ -32,8 +32,6 @@ from flows.cli import app
 from tests.conftest import Webhook, rezip, sha256, write_catalogue
 from tests.workbooks import YEARS, make_world, official_names, write_edition
 
-pytestmark = pytest.mark.slow
-
 DEST = official_names("2020")["destination"]
 ORIGIN = official_names("2020")["origin"]
 CLASSIFICATION = official_names("2020")["classification"]

@@ -33,7 +33,6 @@ from flows.settings import PROJECT_DIR, Settings
 from tests.conftest import Webhook, copy_mirror, rezip, webhook_root, write_catalogue
 from tests.workbooks import YEARS, make_world, official_names, write_edition
 
-pytestmark = pytest.mark.slow
 Release = tuple[Path, Path, Path, dict[str, Any]]
 
 

@@ -33,8 +33,6 @@ from tests.workbooks import (
     write_edition,
 )
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, World]]:

@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import MIRROR_VERDICTS, cli, copy_mirror, free_port, local_page, rezip, sha256, wait_for_http
 
-pytestmark = [pytest.mark.slow, pytest.mark.real_data]
+pytestmark = pytest.mark.real_data
 
 
 @pytest.fixture(scope="module")

@@ -43,11 +43,3 @@ def is_destination_code(label: str) -> bool:
 
 def is_origin_code(label: str) -> bool:
     return label.startswith(("location code of origin", "code of origin"))
-
-
-def is_destination_notes(label: str) -> bool:
-    return label in {"notes of destination", "coverage", "coverage of destination"}
-
-
-def is_destination_data_type(label: str) -> bool:
-    return is_data_type(label)
