@@ -56,8 +56,8 @@ pairs_sql = (
     "from marts.corridor_pairs where release = ? and year = ? and total is not null and {where} "
     "order by total desc limit 10"
 )
-two_way = query(pairs_sql.format(where="abs(asymmetry_index) <= 0.2"), release, year)
-one_way = query(pairs_sql.format(where="abs(asymmetry_index) >= 0.9"), release, year)
+two_way = query(pairs_sql.format(where="direction = 'two-way'"), release, year)
+one_way = query(pairs_sql.format(where="direction = 'one-way'"), release, year)
 columns: dict[str, Any] = {
     "pair": "Pair",
     "total": st.column_config.NumberColumn("Total", format="localized"),
@@ -65,9 +65,9 @@ columns: dict[str, Any] = {
     "b_to_a": st.column_config.NumberColumn("Second → first", format="localized"),
     "asymmetry_index": st.column_config.NumberColumn("Asymmetry", format="%.2f"),
 }
-st.markdown("**Most two-way** (|asymmetry| ≤ 0.2), largest first")
+st.markdown("**Two-way** (|asymmetry| ≤ 0.5: the smaller direction is at least a third of the larger), largest first")
 st.dataframe(two_way, column_config=columns, hide_index=True)
-st.markdown("**Most one-way** (|asymmetry| ≥ 0.9), largest first")
+st.markdown("**One-way** (|asymmetry| ≥ 0.9: the smaller direction is under a twentieth), largest first")
 st.dataframe(one_way, column_config=columns, hide_index=True)
 source_caption(release, year, "Asymmetry = (A→B − B→A) / (A→B + B→A): 0 balanced, ±1 one way only")
 

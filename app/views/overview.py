@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 
 from app.charts import over_years
 from app.controls import editions, millions, release_and_year, source_caption
 from app.warehouse import query
-
-TWO_WAY = 0.5  # |asymmetry| at most this: the reverse flow is at least a third of the corridor
 
 release, year = release_and_year()
 st.title("International migrants")
@@ -58,12 +55,12 @@ if release not in with_corridors:
     )
 top = query(
     "select rank, origin_name, destination_name, origin_name || ' → ' || destination_name as corridor, "
-    "migrants, reverse_migrants, asymmetry_index from marts.corridors "
+    "migrants, reverse_migrants, asymmetry_index, coalesce(direction, 'not known') as direction "
+    "from marts.corridors "
     "where release = ? and year = ? and rank <= 20 order by rank",
     corridor_release,
     corridor_year,
 )
-top["kind"] = ["two-way" if pd.notna(ai) and abs(ai) <= TWO_WAY else "mostly one-way" for ai in top["asymmetry_index"]]
 bars = (
     alt.Chart(top)
     .mark_bar()
@@ -71,9 +68,12 @@ bars = (
         x=alt.X("migrants:Q", title="Migrants", axis=alt.Axis(format="~s")),
         y=alt.Y("corridor:N", sort=alt.SortField("rank"), title=None, axis=alt.Axis(labelLimit=340)),
         color=alt.Color(
-            "kind:N",
+            "direction:N",
             title="Direction",
-            scale=alt.Scale(domain=["two-way", "mostly one-way"], range=["#e6550d", "#3182bd"]),
+            scale=alt.Scale(
+                domain=["two-way", "mostly one-way", "one-way", "not known"],
+                range=["#e6550d", "#6baed6", "#08519c", "#bdbdbd"],
+            ),
         ),
         tooltip=[
             "rank:Q",
@@ -89,14 +89,15 @@ st.altair_chart(bars, width="stretch")
 source_caption(
     corridor_release,
     corridor_year,
-    f"Two-way: the reverse corridor is at least a third as large (|asymmetry| ≤ {TWO_WAY})",
+    "Two-way: the reverse corridor is at least a third as large (|asymmetry| ≤ 0.5); one-way: under a "
+    "twentieth (≥ 0.9)",
 )
 
 st.subheader("In numbers")
 facts = [f"The largest corridor is **{top['corridor'].iloc[0]}**: {millions(top['migrants'].iloc[0])} people."]
 if corridor_release == release:
     facts.append(f"The 20 largest corridors hold **{top['migrants'].sum() / now['migrants'] * 100:.0f}%** of all.")
-facts.append(f"**{int((top['kind'] == 'two-way').sum())} of the 20** run substantially both ways.")
+facts.append(f"**{int((top['direction'] == 'two-way').sum())} of the 20** run substantially both ways.")
 hosts = query(
     "select country_name, immigrants from marts.country_balance where release = ? and year = ? "
     "order by immigrants desc nulls last limit 1",

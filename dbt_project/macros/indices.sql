@@ -9,6 +9,19 @@
 {%- endmacro %}
 
 
+{#- A corridor pair's direction from its asymmetry index: the one definition the marts carry and the
+    app shows. two-way: |index| <= 0.5, the smaller flow is at least a third of the larger;
+    one-way: |index| >= 0.9, the smaller flow is under about a twentieth of the larger;
+    mostly one-way between; null when the index is unknown. -#}
+{% macro corridor_direction(index) -%}
+    case
+        when abs({{ index }}) <= 0.5 then 'two-way'
+        when abs({{ index }}) >= 0.9 then 'one-way'
+        when {{ index }} is not null then 'mostly one-way'
+    end
+{%- endmacro %}
+
+
 {#- One column per sex from a long (sex, value) table: `prefix`, `prefix_male`, `prefix_female`. -#}
 {% macro pivot_by_sex(value, prefix) -%}
     max(case when sex = 'total' then {{ value }} end) as {{ prefix }},

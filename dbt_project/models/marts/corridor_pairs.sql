@@ -50,6 +50,7 @@ final as (
         pairs.b_to_a,
         pairs.a_to_b + pairs.b_to_a as total,
         {{ effectiveness_index('pairs.a_to_b', 'pairs.b_to_a') }} as asymmetry_index,
+        {{ corridor_direction(effectiveness_index('pairs.a_to_b', 'pairs.b_to_a')) }} as direction,
         case when pairs.a_to_b + pairs.b_to_a is not null then
             row_number() over (
                 partition by pairs.release, pairs.year

@@ -47,6 +47,8 @@ final as (
         ) as rank,
         with_reverse.reverse_migrants,
         {{ effectiveness_index('with_reverse.migrants', 'with_reverse.reverse_migrants') }} as asymmetry_index,
+        {{ corridor_direction(effectiveness_index('with_reverse.migrants', 'with_reverse.reverse_migrants')) }}
+            as direction,
         with_reverse.migrants + with_reverse.reverse_migrants as pair_total,
         origin.sdg_region_name as origin_region,
         destination.sdg_region_name as destination_region,
