@@ -23,6 +23,7 @@ import yaml
 
 from flows import interrupts
 from flows.errors import BuildError
+from flows.internals import dbt_cancel_running_queries, dbt_close_database
 from flows.settings import Settings
 
 PROFILE = "migration_corridors"
@@ -133,7 +134,7 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
             f"(MIGRATION_ETL_DBT_TIMEOUT_SECONDS); {'stopped' if stopped else 'its queries were cancelled'}, "
             "nothing was published"
         )
-    close_duckdb_connections()
+    dbt_close_database()
     if "error" in outcome:  # dbt could not start: project, profile or adapter error
         exc = outcome["error"]
         raise BuildError(f"dbt build could not run: {exc}") from exc
@@ -230,7 +231,7 @@ def generate_docs(settings: Settings, build_db: Path) -> Path:
     try:
         result = dbtRunner().invoke(args)
     finally:
-        close_duckdb_connections()
+        dbt_close_database()
     missing = [name for name in DOCS_FILES if not (target_path / name).is_file()]
     if not result.success or missing:
         raise BuildError(f"dbt docs generate failed: {result.exception or 'no ' + ', '.join(missing)}")
@@ -285,17 +286,13 @@ def _stop(done: threading.Event, seconds: float = STOP_GRACE_SECONDS) -> bool:
     """Cancel dbt's running queries until its thread ends (dbt goes on to the next node after a
     cancelled one, so once is not enough), then close its database; whether both happened within
     `seconds`. A connection left open under a running query aborts the process at exit."""
-    from dbt.adapters.factory import FACTORY
-
     deadline = time.monotonic() + seconds
     while not done.is_set() and time.monotonic() < deadline:
-        for adapter in list(FACTORY.adapters.values()):
-            with contextlib.suppress(Exception):  # a connection closing under us: the next round
-                adapter.cancel_open_connections()  # type: ignore[attr-defined]
+        dbt_cancel_running_queries()
         done.wait(0.2)
     while done.is_set():
         try:
-            close_duckdb_connections()
+            dbt_close_database()
             return True
         except Exception:  # noqa: BLE001 - duckdb's "connection is busy": one of dbt's threads is finishing
             if time.monotonic() > deadline:
@@ -303,16 +300,6 @@ def _stop(done: threading.Event, seconds: float = STOP_GRACE_SECONDS) -> bool:
             time.sleep(0.1)
     logger.warning("dbt did not stop within %.0f s of its queries being cancelled", seconds)
     return False
-
-
-def close_duckdb_connections() -> None:
-    """Release the database file dbt-duckdb keeps open for the life of the process."""
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    env = DuckDBConnectionManager._ENV
-    if env is not None:
-        env.close()
-    DuckDBConnectionManager.close_all_connections()  # type: ignore[no-untyped-call]
 
 
 def summarise(run_results: Path, success: bool) -> DbtSummary:

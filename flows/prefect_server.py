@@ -16,13 +16,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
+
+from flows.internals import PREFECT_EPHEMERAL_ENV, prefect_server_command
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 PR_SET_PDEATHSIG = 1
@@ -38,22 +38,11 @@ class TemporaryServer:
         self._launch()
 
     def _launch(self) -> None:
-        import prefect
-
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
-        env = {
-            **os.environ,
-            "PREFECT_UI_ENABLED": "0",
-            "PREFECT__SERVER_EPHEMERAL": "1",  # the services an ephemeral server runs, no more
-            "PREFECT__SERVER_FINAL": "1",
-        }
-        # the same command as prefect.server.api.server.SubprocessASGIServer
-        app_dir = str(Path(prefect.__file__).parent.parent)
-        command = [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory"]
-        command += ["prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port)]
-        command += ["--log-level", "error", "--lifespan", "on"]
+        env = {**os.environ, **PREFECT_EPHEMERAL_ENV}
+        command = prefect_server_command(self.port)
         # its own session: a Ctrl-C or SIGTERM sent to the refresh's process group must not take the
         # server down under the run, which would then spend minutes retrying it to report how it ended
         self.process = subprocess.Popen(
