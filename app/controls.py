@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from app.warehouse import query
+from app import queries
 
 DATA_TYPES = {
     "B": "foreign-born population (place of birth)",
@@ -19,8 +19,7 @@ DATA_TYPES = {
 
 def editions(with_corridors: bool = False) -> list[str]:
     """Editions in the warehouse, newest first; optionally only those with an O-D table."""
-    table = "marts.corridors" if with_corridors else "marts.country_balance"
-    return list(query(f"select distinct release from {table} order by release desc")["release"])
+    return list(queries.editions(with_corridors)["release"])
 
 
 def release_and_year(with_corridors: bool = False) -> tuple[str, int]:
@@ -41,9 +40,7 @@ def release_and_year(with_corridors: bool = False) -> tuple[str, int]:
     missing = [e for e in editions() if e not in choices]
     if missing:
         st.sidebar.caption(f"Edition {', '.join(missing)} has no origin-destination table here, so no corridors.")
-    years = list(
-        query("select distinct year from marts.country_balance where release = ? order by year", release)["year"]
-    )
+    years = list(queries.years(release)["year"])
     if st.session_state.get("year") not in years:
         st.session_state["year"] = years[-1]
     year = st.sidebar.selectbox("Year", years, key="year", help="Reference year: migrant stock at mid-year.")
@@ -69,10 +66,7 @@ def data_type_note(codes: str | None) -> str:
 
 def country_names(release: str) -> dict[int, str]:
     """Countries and areas of an edition, code -> the edition's own name, in name order."""
-    rows = query(
-        "select distinct country_code, country_name from marts.country_balance where release = ? order by country_name",
-        release,
-    )
+    rows = queries.country_names(release)
     return dict(zip(rows["country_code"], rows["country_name"], strict=True))
 
 

@@ -1,7 +1,8 @@
 """Latency of each app page's queries on the published warehouse, as the app runs them.
 
-The queries are the ones each page really sends: every page is rendered once through AppTest with
-`app.warehouse.query` wrapped to note its SQL and parameters. Each noted query is then run
+The queries are the ones each page really sends, by the name they have in `app/queries.py`: every
+page is rendered once through AppTest with `app.warehouse.query` wrapped to note the named query
+that called it, its SQL and parameters. Each noted query is then run
 `repeats` times the way the app runs it uncached (open the file read-only, execute, fetch into
 pandas, close): p50 and p95 per query, and per page the p95 of its queries' total.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import os
 import statistics
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ class PageQueries:
     query_p50_ms: float
     query_p95_ms: float
     page_total_p95_ms: float
+    slowest_query: str  # its name in app/queries.py
     slowest_sql: str
 
     def as_dict(self) -> dict[str, Any]:
@@ -46,10 +49,11 @@ def run(data_dir: Path, repeats: int = 30) -> list[PageQueries]:
     original = warehouse.query
     results = []
     for name in PAGES:
-        noted: list[tuple[str, tuple[Any, ...]]] = []
+        noted: list[tuple[str, str, tuple[Any, ...]]] = []
 
-        def noting(sql: str, *params: Any, _noted: list[tuple[str, tuple[Any, ...]]] = noted) -> Any:
-            _noted.append((sql, params))
+        def noting(sql: str, *params: Any, _noted: list[tuple[str, str, tuple[Any, ...]]] = noted) -> Any:
+            named = sys._getframe(2).f_code.co_name  # the query in app/queries.py, which calls through its _q
+            _noted.append((named, sql, params))
             return original(sql, *params)
 
         warehouse.query = noting
@@ -61,7 +65,7 @@ def run(data_dir: Path, repeats: int = 30) -> list[PageQueries]:
             at.run()
         finally:
             warehouse.query = original
-        per_query = {q: [_timed(str(current.warehouse), *q) for _ in range(repeats)] for q in dict.fromkeys(noted)}
+        per_query = {q: [_timed(str(current.warehouse), *q[1:]) for _ in range(repeats)] for q in dict.fromkeys(noted)}
         singles = [t for times in per_query.values() for t in times]
         totals = [sum(times[i] for times in per_query.values()) for i in range(repeats)]
         slowest = max(per_query, key=lambda q: statistics.median(per_query[q]))
@@ -72,7 +76,8 @@ def run(data_dir: Path, repeats: int = 30) -> list[PageQueries]:
                 query_p50_ms=round(statistics.median(singles), 1),
                 query_p95_ms=round(_p95(singles), 1),
                 page_total_p95_ms=round(_p95(totals), 1),
-                slowest_sql=" ".join(slowest[0].split())[:120],
+                slowest_query=slowest[0],
+                slowest_sql=" ".join(slowest[1].split())[:120],
             )
         )
     return results

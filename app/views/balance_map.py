@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from app import queries
 from app.controls import release_and_year, source_caption
-from app.warehouse import query
 
 GEOMETRY = Path(__file__).resolve().parent.parent / "assets" / "world_110m.geojson"
 TOOLTIP = {  # field: (Vega-Lite type, title, number format)
@@ -75,12 +75,7 @@ st.markdown(
     "**+1** (red) means only arrivals, **−1** (blue) only departures, **0** as many of each."
 )
 
-balance = query(
-    "select iso3, country_name, immigrants, emigrants, net_migrants, balance_index "
-    "from marts.country_balance where release = ? and year = ? order by balance_index desc nulls last",
-    release,
-    year,
-)
+balance = queries.balances(release, year)
 st.vega_lite_chart(map_spec(balance), width="stretch")
 source_caption(release, year, "Grey: no figure. Small islands are too small for this map: see the table")
 

@@ -8,9 +8,9 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from app import queries
 from app.charts import over_years
 from app.controls import country_names, millions, pick_country, release_and_year, source_caption
-from app.warehouse import query
 
 PARTNERS = 8
 
@@ -18,11 +18,7 @@ release, year = release_and_year(with_corridors=True)
 st.title("Corridors")
 
 names = country_names(release)
-top = query(
-    "select origin_code, destination_code from marts.corridors where release = ? and year = ? and rank = 1",
-    release,
-    year,
-).iloc[0]
+top = queries.largest_corridors(release, year, 1).iloc[0]
 
 left, right = st.columns(2)
 origin = pick_country(names, "From (country of origin)", int(top["origin_code"]), "corridor_origin", left)
@@ -30,16 +26,7 @@ destination = pick_country(
     names, "To (country of destination)", int(top["destination_code"]), "corridor_destination", right
 )
 
-both = query(
-    "select year, origin_name || ' → ' || destination_name as direction, migrants from marts.corridors "
-    "where release = ? and ((origin_code = ? and destination_code = ?) or (origin_code = ? and destination_code = ?)) "
-    "order by year",
-    release,
-    origin,
-    destination,
-    destination,
-    origin,
-)
+both = queries.corridor_both_ways(release, origin, destination)
 st.subheader(f"{names[origin]} ⇄ {names[destination]}")
 if both.empty:
     st.info(f"No migrants are recorded between {names[origin]} and {names[destination]} in the {release} edition.")
@@ -51,13 +38,8 @@ else:
 source_caption(release, None, "Both directions over time")
 
 st.subheader("Large corridors that run both ways, and those that run one way")
-pairs_sql = (
-    "select country_a_name || ' ⇄ ' || country_b_name as pair, total, a_to_b, b_to_a, asymmetry_index "
-    "from marts.corridor_pairs where release = ? and year = ? and total is not null and {where} "
-    "order by total desc limit 10"
-)
-two_way = query(pairs_sql.format(where="direction = 'two-way'"), release, year)
-one_way = query(pairs_sql.format(where="direction = 'one-way'"), release, year)
+two_way = queries.largest_pairs(release, year, "two-way")
+one_way = queries.largest_pairs(release, year, "one-way")
 columns: dict[str, Any] = {
     "pair": "Pair",
     "total": st.column_config.NumberColumn("Total", format="localized"),
@@ -72,14 +54,7 @@ st.dataframe(one_way, column_config=columns, hide_index=True)
 source_caption(release, year, "Asymmetry = (A→B − B→A) / (A→B + B→A): 0 balanced, ±1 one way only")
 
 st.subheader(f"Who moved to {names[origin]}, and where its emigrants live")
-partners = query(
-    "select direction, partner_name, migrants, share from marts.country_partners "
-    "where release = ? and year = ? and country_code = ? and rank <= ? order by direction, rank",
-    release,
-    year,
-    origin,
-    PARTNERS,
-)
+partners = queries.partners(release, year, origin, PARTNERS)
 if partners.empty:
     st.info(f"No partner data for {names[origin]} in {year}.")
 else:

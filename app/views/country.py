@@ -7,9 +7,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from app import queries
 from app.charts import over_years
 from app.controls import country_names, data_type_note, millions, pick_country, release_and_year, source_caption
-from app.warehouse import query
 
 NO_PARTNERS = (
     "The {release} edition has no origin-destination table in this warehouse; choose an edition that has one "
@@ -20,22 +20,10 @@ release, year = release_and_year()
 st.title("Country profile")
 
 names = country_names(release)
-largest = query(
-    "select country_code from marts.country_balance where release = ? and year = ? "
-    "order by immigrants desc nulls last limit 1",
-    release,
-    year,
-)["country_code"].iloc[0]
+largest = queries.largest(release, year, "immigrants")["country_code"].iloc[0]
 country = pick_country(names, "Country or area", int(largest))
 
-series = query(
-    "select year, immigrants, emigrants, net_migrants, balance_index, immigrants_pct_population, "
-    "immigrants_male, immigrants_female, emigrants_male, emigrants_female, data_type, source, "
-    "emigrants_source, emigrants_od_sum "
-    "from marts.country_balance where release = ? and country_code = ? order by year",
-    release,
-    country,
-)
+series = queries.country_series(release, country)
 now = series[series["year"] == year].iloc[0]
 cols = st.columns(4)
 cols[0].metric(f"Immigrants, {year}", millions(now["immigrants"]))
@@ -83,13 +71,7 @@ right.altair_chart(
 )
 source_caption(release, None, names[country])
 
-partners = query(
-    "select direction, partner_name, migrants, share from marts.country_partners "
-    "where release = ? and year = ? and country_code = ? and rank <= 10 order by direction, rank",
-    release,
-    year,
-    country,
-)
+partners = queries.partners(release, year, country, 10)
 left, right = st.columns(2)
 for column, direction, title in (
     (left, "from", "Top origins of its immigrants"),

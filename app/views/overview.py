@@ -5,9 +5,9 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
+from app import queries
 from app.charts import over_years
 from app.controls import editions, millions, release_and_year, source_caption
-from app.warehouse import query
 
 release, year = release_and_year()
 st.title("International migrants")
@@ -17,11 +17,7 @@ st.markdown(
     "year: a **corridor** (origin → destination) counts everyone born in the origin who lives in the destination."
 )
 
-world = query(
-    "select year, sum(immigrants) as migrants, sum(population) as population "
-    "from marts.country_balance where release = ? group by year order by year",
-    release,
-)
+world = queries.world_series(release)
 now = world[world["year"] == year].iloc[0]
 first = world.iloc[0]
 share = now["migrants"] / now["population"] * 100 if now["population"] else None
@@ -46,21 +42,12 @@ if not with_corridors:
 corridor_release, corridor_year = release, year
 if release not in with_corridors:
     corridor_release = with_corridors[0]
-    corridor_year = int(
-        query("select max(year) as y from marts.corridors where release = ?", corridor_release)["y"].iloc[0]
-    )
+    corridor_year = int(queries.last_corridor_year(corridor_release)["y"].iloc[0])
     st.info(
         f"The {release} edition has no origin-destination table in this warehouse, so these corridors come from "
         f"the {corridor_release} edition, for {corridor_year}."
     )
-top = query(
-    "select rank, origin_name, destination_name, origin_name || ' → ' || destination_name as corridor, "
-    "migrants, reverse_migrants, asymmetry_index, coalesce(direction, 'not known') as direction "
-    "from marts.corridors "
-    "where release = ? and year = ? and rank <= 20 order by rank",
-    corridor_release,
-    corridor_year,
-)
+top = queries.largest_corridors(corridor_release, corridor_year, 20)
 bars = (
     alt.Chart(top)
     .mark_bar()
@@ -98,18 +85,8 @@ facts = [f"The largest corridor is **{top['corridor'].iloc[0]}**: {millions(top[
 if corridor_release == release:
     facts.append(f"The 20 largest corridors hold **{top['migrants'].sum() / now['migrants'] * 100:.0f}%** of all.")
 facts.append(f"**{int((top['direction'] == 'two-way').sum())} of the 20** run substantially both ways.")
-hosts = query(
-    "select country_name, immigrants from marts.country_balance where release = ? and year = ? "
-    "order by immigrants desc nulls last limit 1",
-    release,
-    year,
-).iloc[0]
-senders = query(
-    "select country_name, emigrants from marts.country_balance where release = ? and year = ? "
-    "order by emigrants desc nulls last limit 1",
-    release,
-    year,
-).iloc[0]
+hosts = queries.largest(release, year, "immigrants").iloc[0]
+senders = queries.largest(release, year, "emigrants").iloc[0]
 facts.append(
     f"**{hosts['country_name']}** hosts the most immigrants ({millions(hosts['immigrants'])}) in {year}; "
     f"**{senders['country_name']}** has the most emigrants ({millions(senders['emigrants'])})."

@@ -8,7 +8,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from app.warehouse import mart_parquet, published, query
+from app import queries
+from app.warehouse import mart_parquet, published
 
 FILE_COLUMNS = ["edition", "kind", "verdict", "matched", "name", "sha256"]
 KIND_WORDS = {
@@ -17,22 +18,8 @@ KIND_WORDS = {
     "unverified source": "come from a third-party copy nobody has checked (published, marked unverified)",
 }
 OLD_CHECKSUM_WORDS = {"verified": "official", "not-official": "not the official file", "unverified": "unverified"}
-MARTS = [
-    "corridors",
-    "corridor_pairs",
-    "corridor_revisions",
-    "country_balance",
-    "country_partners",
-    "countries",
-    "region_flows",
-    "release_revisions",
-    "releases",
-]
 st.title("Data & quality")
-runs = query(
-    "select run_id, started_at, finished_at, status, duration_seconds, editions, input_files, missing_files, "
-    "warnings, checks_passed, checks_failed from marts.pipeline_runs order by finished_at desc"
-)
+runs = queries.pipeline_runs()
 # the run that built this version; runs that found nothing changed are counted, not shown
 last = runs[runs["status"] == "success"].iloc[0]
 unchanged = int((runs["status"] == "unchanged").sum())
@@ -81,10 +68,7 @@ st.caption(
 )
 
 st.subheader("Quality checks")
-quality = query(
-    'select suite, expectation, "table", "column", release, success, unexpected_count, observed, why '
-    "from marts.data_quality where suite <> 'known_discrepancies' order by success, suite, release"
-)
+quality = queries.quality_results()
 if quality.empty:
     st.info("No quality results were recorded with this version.")
 else:
@@ -106,10 +90,7 @@ else:
         st.dataframe(quality, hide_index=True)
 
 st.subheader("Known discrepancies of the official tables")
-known = query(
-    'select release, "table" as about, expectation as check_name, "column" as location, observed, success, why '
-    "from marts.data_quality where suite = 'known_discrepancies' order by release desc, expectation, location"
-)
+known = queries.known_discrepancies()
 if known.empty:
     st.info("No known discrepancy is listed for the files this version was built from.")
 else:
@@ -141,11 +122,11 @@ else:
             )
 
 st.subheader("Download the marts")
-mart = st.selectbox("Mart", MARTS)
+mart = st.selectbox("Mart", queries.MARTS)
 left, right = st.columns(2)
 left.download_button(
     "CSV",
-    data=lambda: query(f"select * from marts.{mart}").to_csv(index=False).encode(),  # mart: one of MARTS
+    data=lambda: queries.whole_mart(mart).to_csv(index=False).encode(),
     file_name=f"{mart}.csv",
     mime="text/csv",
     on_click="ignore",
@@ -160,9 +141,7 @@ right.download_button(
 st.caption("Column documentation: dbt_project/models/marts/*.yml in the project repository.")
 
 st.subheader("Source and licence")
-releases = query(
-    "select release, citation, licence, has_corridors, corridor_sexes from marts.releases order by release desc"
-)
+releases = queries.releases()
 for r in releases.itertuples(index=False):
     sexes = (
         ""

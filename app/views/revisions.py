@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app import queries
 from app.charts import vintages
 from app.controls import millions, pick_country
-from app.warehouse import query
 
 st.title("How the editions revised the figures")
 st.markdown(
@@ -15,40 +15,27 @@ st.markdown(
     "year can differ between editions. Each line below is one edition's estimate of the same series."
 )
 
-everything = query("select release, has_corridors from marts.releases order by release desc")
+everything = queries.releases()
 if len(everything) < 2:
     st.info("The warehouse holds a single edition, so there is nothing to compare.")
     st.stop()
 with_corridors = [str(r) for r, c in zip(everything["release"], everything["has_corridors"], strict=True) if c]
-countries = query("select country_code, country_name from marts.countries order by country_name")
+countries = queries.current_country_names()
 names = dict(zip(countries["country_code"], countries["country_name"], strict=True))
 
 what = st.sidebar.radio("Series", ["A country", "A corridor"], horizontal=True, key="revision_series")
 if what == "A country":
     measure = st.sidebar.radio("Measure", ["immigrants", "emigrants"], horizontal=True)
-    largest_revision = query(
-        "select country_code from marts.release_revisions where measure = ? and revision is not null "
-        "order by abs(revision) desc limit 1",
-        measure,
-    )
+    largest_revision = queries.largest_revision_country(measure)
     default = int(largest_revision["country_code"].iloc[0]) if not largest_revision.empty else next(iter(names))
     country = pick_country(names, "Country or area", default)
-    series = query(
-        f"select release || ' edition' as edition, year, {measure} as people from marts.country_balance "
-        f"where country_code = ? and {measure} is not null order by release, year",
-        country,
-    )
+    series = queries.country_across_editions(country, measure)
     heading = f"{names[country]}: {measure} as each edition estimates them"
 else:
     left, right = st.columns(2)
     origin = pick_country(names, "From (country of origin)", 484, "corridor_origin", left)
     destination = pick_country(names, "To (country of destination)", 840, "corridor_destination", right)
-    series = query(
-        "select release || ' edition' as edition, year, migrants as people from marts.corridors "
-        "where origin_code = ? and destination_code = ? order by release, year",
-        origin,
-        destination,
-    )
+    series = queries.corridor_across_editions(origin, destination)
     heading = f"{names[origin]} → {names[destination]}: migrants as each edition estimates them"
     if with_corridors != list(everything["release"].astype(str)):
         without = [str(r) for r in everything["release"] if str(r) not in with_corridors]
@@ -90,25 +77,12 @@ if release_from not in with_corridors or release_to not in with_corridors:
         f"{', '.join(sorted(with_corridors))}."
     )
     st.stop()
-years = list(
-    query(
-        "select distinct year from marts.corridor_revisions where release_from = ? and release_to = ? order by year",
-        release_from,
-        release_to,
-    )["year"]
-)
+years = list(queries.revision_years(release_from, release_to)["year"])
 if not years:
     st.info(f"The {release_from} and {release_to} editions' origin-destination tables share no reference year.")
     st.stop()
 year = right.selectbox("Year", years, index=len(years) - 1, key="revision_year")
-largest = query(
-    "select origin_name, destination_name, value_from, value_to, revision, revision_pct "
-    "from marts.corridor_revisions where release_from = ? and release_to = ? and year = ? "
-    "order by abs(revision) desc, origin_code, destination_code limit 20",
-    release_from,
-    release_to,
-    year,
-)
+largest = queries.largest_corridor_revisions(release_from, release_to, year)
 st.dataframe(
     largest,
     hide_index=True,
@@ -121,13 +95,7 @@ st.dataframe(
         "revision_pct": st.column_config.NumberColumn("Revision %", format="%+.1f%%"),
     },
 )
-unrevised = query(
-    "select count(*) filter (where revision = 0) as same, count(*) as n from marts.corridor_revisions "
-    "where release_from = ? and release_to = ? and year = ?",
-    release_from,
-    release_to,
-    year,
-).iloc[0]
+unrevised = queries.unrevised_corridors(release_from, release_to, year).iloc[0]
 share = 0.0 if not unrevised["n"] else 100 * unrevised["same"] / unrevised["n"]
 st.caption(
     f"Corridors of mid-year {year} as the {release_from} and {release_to} editions of UN DESA International "
