@@ -99,7 +99,16 @@ class QualityReport:
 
 
 def load_suites() -> list[dict[str, Any]]:
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(SUITES_DIR.glob("*.json"))]
+    """Each suite's JSON, with the query it validates from the `.sql` file beside it, if it has one
+    (otherwise it validates its `table` as it is)."""
+    suites = []
+    for path in sorted(SUITES_DIR.glob("*.json")):
+        suite = json.loads(path.read_text(encoding="utf-8"))
+        sql = path.with_suffix(".sql")
+        if sql.is_file():
+            suite["meta"]["query"] = sql.read_text(encoding="utf-8")
+        suites.append(suite)
+    return suites
 
 
 def run_quality_gate(

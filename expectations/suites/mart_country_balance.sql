@@ -1,0 +1,2 @@
+-- The rows the suite mart_country_balance validates (mart_country_balance.json): Country balance: one row per country and year, indices in [-1, 1], shares of population in range (except the rows reference.known_discrepancies lists, which are reported there).
+select * from marts.country_balance as b where not exists (select 1 from reference.known_discrepancies as k where k.check_name = 'immigrants_within_population' and k.release = b.release and k.year = b.year and k.location_code = b.country_code and k.reference_value = b.population and k.observed_value = b.immigrants)
