@@ -148,7 +148,7 @@ def test_data_and_quality(app: None, data: Path) -> None:
                 "select \"table\", count(*) from marts.data_quality where suite = 'known_discrepancies' group by all"
             ).fetchall()
         )
-    assert checks > 400 and known > 100  # 438 on the mirror since the suites stopped repeating dbt's tests
+    assert checks > 500 and known > 100
     assert f"**{checks} of {checks}** Great Expectations checks passed in 18 suites" in text
     # 62 O-D sums, 6 sex splits and 12 populations; 59 reconstructed O-D sums; 1,579 WORLD rows and 18 sex splits
     assert kinds == {"official tables": 80, "mirror reconstruction": 59, "unverified source": 1597}
