@@ -43,7 +43,17 @@ class RefreshTime:
 
 def run_cli(scenario: str, source: Path, data: Path, env: dict[str, str], *extra: str) -> RefreshTime:
     """One `migration-etl run` in a child process; its peak RSS comes from wait4's rusage."""
-    command = [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(source), "--data-dir", str(data), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "flows.ops.cli",
+        "run",
+        "--source-dir",
+        str(source),
+        "--data-dir",
+        str(data),
+        *extra,
+    ]
     started = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=PROJECT_DIR)
     assert proc.stdout is not None

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,9 +23,6 @@ from typing import Any
 import duckdb
 
 from expectations.gx_internals import forget_batches
-from flows import interrupts
-from flows.catalogue import Catalogue
-from flows.errors import EtlError
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 DOCS_SITE = "quality_docs"
@@ -44,8 +41,15 @@ FIGURE_COLUMNS = ("migrants", "population")
 logger = logging.getLogger(__name__)
 
 
-class QualityError(EtlError):
-    step = "quality"
+@dataclass(frozen=True)
+class EditionShape:
+    """What the gate needs to know of an edition (from the release catalogue, which the pipeline
+    reads): its reference years and the bounds of its expected sizes. The gate takes these plain
+    figures so that it never imports the pipeline that calls it."""
+
+    years: list[int]
+    expected_locations: tuple[int, int]
+    expected_od_rows: tuple[int, int]
 
 
 @dataclass
@@ -85,18 +89,6 @@ class QualityReport:
     def failures(self) -> list[CheckResult]:
         return [r for r in self.results if not r.success]
 
-    def as_record(self) -> dict[str, Any]:
-        return {
-            "suites": len({r.suite for r in self.results}),
-            "expectations": len(self.results),
-            "passed": sum(r.success for r in self.results),
-            "failed": len(self.failures),
-            "seconds": round(self.seconds, 3),
-            "docs": str(self.docs_index) if self.docs_index else None,
-            "failures": [asdict(r) for r in self.failures[:20]],
-            "results": [{k: v for k, v in asdict(r).items() if k != "samples"} for r in self.results],
-        }
-
 
 def load_suites() -> list[dict[str, Any]]:
     """Each suite's JSON, with the query it validates from the `.sql` file beside it, if it has one
@@ -114,15 +106,17 @@ def load_suites() -> list[dict[str, Any]]:
 def run_quality_gate(
     build_db: Path,
     quality_dir: Path,
-    catalogue: Catalogue,
+    editions: Mapping[str, EditionShape],
     run_id: str,
     memory_limit: str,
     previous: Sequence[Mapping[str, Any]] = (),
+    check_stop: Callable[[], None] = lambda: None,
 ) -> QualityReport:
-    """Validate the build; raise QualityError naming each failed expectation, its table, column
+    """Validate the build; raise QualityFailed naming each failed expectation, its table, column
     and sample rows. Data Docs are built whether or not the gate passes. `previous` are the
     results of the run that built the published warehouse (its record's quality results): the
-    share of null figures each edition had then bounds the share now."""
+    share of null figures each edition had then bounds the share now. `check_stop` is called
+    between validations, and raises to stop the gate (the pipeline's interruption check)."""
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 
@@ -138,7 +132,7 @@ def run_quality_gate(
             suite = context.suites.add_or_update(gx.ExpectationSuite(**spec))
             per_release: dict[str | None, list[list[CheckResult]]] = {}
             for chunk in _chunks(con, meta.get("query") or f"select * from {meta['table']}", meta.get("per_release")):
-                interrupts.check()
+                check_stop()
                 ids = [c for c in meta.get("id_columns", []) if c in chunk.frame.columns]
                 result_format = {
                     "result_format": "SUMMARY",
@@ -147,7 +141,7 @@ def run_quality_gate(
                 }
                 params: dict[str, Any] = {}
                 if chunk.release is not None:
-                    edition = catalogue.edition(chunk.release)
+                    edition = editions[chunk.release]
                     params = {
                         "years": edition.years,
                         "country_codes": classification.get(chunk.release, []),
@@ -191,7 +185,7 @@ def _min_filled(previous: Sequence[Mapping[str, Any]], suite: str, release: str)
     return round(1 - allowed, 6)
 
 
-class QualityFailed(QualityError):
+class QualityFailed(Exception):
     """A failed gate, carrying the full report for the run record and the data_quality mart."""
 
     def __init__(self, message: str, report: QualityReport) -> None:
@@ -250,7 +244,7 @@ def _country_codes(con: duckdb.DuckDBPyConnection) -> dict[str, list[int]]:
     return {str(release): list(codes) for release, codes in rows}
 
 
-def _row_bounds(kind: str | None, edition: Any, years: int, sexes: int) -> dict[str, int]:
+def _row_bounds(kind: str | None, edition: EditionShape, years: int, sexes: int) -> dict[str, int]:
     """Row-count bounds for a raw table (or the given number of its years), from the edition's
     expected sizes in the catalogue, per year and per sex the table holds (the 2015 and 2017
     origin-destination copies hold both sexes only)."""

@@ -6,7 +6,9 @@ CLI, the run record and the Prefect run all show the same one-line cause.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
+from typing import Any
 
 MAX_MESSAGE_CHARS = 2_000  # a message quotes at most this much (a 5 MB cell once made a 5 MB alert)
 
@@ -131,3 +133,21 @@ def describe(exc: BaseException) -> str:
         where = f" ({exc.filename})" if exc.filename else ""
         return f"{exc.strerror.lower()}{where} [{type(exc).__name__}, errno {exc.errno}]"
     return bounded(f"{type(exc).__name__}: {exc}", 500)
+
+
+TRANSIENT_ERRNOS = {errno.EAGAIN, errno.EINTR, errno.EIO, errno.EBUSY, errno.ESTALE, errno.ECONNRESET, errno.ETIMEDOUT}
+
+
+def transient(task: object, task_run: object, state: Any) -> bool:
+    """A Prefect task's retry condition: retry only what another try can fix, an interrupted or
+    flaky read or write. A wrong file, a failed test, a full disk, a refused permission or a
+    timeout fails the same way again, and says so at once."""
+    try:
+        state.result()
+    except TimeoutError:
+        return False
+    except OSError as exc:
+        return exc.errno in TRANSIENT_ERRNOS
+    except BaseException:  # noqa: BLE001 - anything else is not worth a second try
+        return False
+    return False

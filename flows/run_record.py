@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from flows.results import ChangeReport, DbtSummary, FetchedFile, ParseOutcome, QualitySummary, ReleaseFacts, RunError
 
 # "unchanged": nothing changed since the published warehouse was built, so nothing was rebuilt;
 # "interrupted": stopped by a signal (Ctrl-C, SIGTERM, a cancelled deployment run)
@@ -37,27 +39,33 @@ class RunRecord(BaseModel):
     source: str
     catalogue: str
     forced: bool = False
-    build_fingerprint: str | None = None  # see flows.changes.build_fingerprint
-    changes: dict[str, Any] = Field(default_factory=dict)  # flows.changes.ChangeReport.as_record()
+    build_fingerprint: str | None = None  # see flows.ingest.changes.build_fingerprint
+    changes: ChangeReport | None = None
     editions: list[str] = Field(default_factory=list)
-    releases: list[dict[str, Any]] = Field(default_factory=list)  # flows.build_facts.ReleaseFacts per edition
-    inputs: list[dict[str, Any]] = Field(default_factory=list)
+    releases: list[ReleaseFacts] = Field(default_factory=list)
+    inputs: list[FetchedFile] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     # damaged state found and rebuilt from what was still good (the archive, the source)
     repairs: list[str] = Field(default_factory=list)
-    parse: list[dict[str, Any]] = Field(default_factory=list)
-    dbt: dict[str, Any] = Field(default_factory=dict)
-    quality: dict[str, Any] = Field(default_factory=dict)
+    parse: list[ParseOutcome] = Field(default_factory=list)
+    dbt: DbtSummary | None = None
+    quality: QualitySummary | None = None
     row_counts: dict[str, int] = Field(default_factory=dict)
     timings: dict[str, float] = Field(default_factory=dict)
     # peak resident memory of the refresh process during each step, MB (dbt and GX run in-process)
     peak_memory_mb: dict[str, float] = Field(default_factory=dict)
     warehouse: str | None = None
     published_version: str | None = None  # the version this run published, or found still current
-    error: dict[str, str] | None = None
-    alert: dict[str, Any] | None = None  # the failure alert: sent or why not (flows.alerts)
+    error: RunError | None = None
+    alert: dict[str, Any] | None = None  # the failure alert: sent or why not (flows.ops.alerts)
     notice: dict[str, Any] | None = None  # the notice of newly accepted versions, likewise
+
+    @field_validator("changes", "dbt", "quality", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        """Records of earlier versions wrote `{}` for a step that did not run."""
+        return None if value == {} else value
 
     def path(self, runs_dir: Path) -> Path:
         return runs_dir / f"{self.run_id}.json"

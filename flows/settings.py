@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     )
     # Deadlines per step. Each can fire: the steps run in the flow's main thread, where Prefect's
     # timeout interrupts them (a native call such as calamine's read ends first); a download checks
-    # its own deadline between chunks; dbt runs in a thread its deadline cancels (flows.dbt_build).
+    # its own deadline between chunks; dbt runs in a thread its deadline cancels (flows.build.dbt).
     detect_timeout_seconds: float = Field(default=300.0, gt=0, description="Asking the sources what changed.")
     fetch_timeout_seconds: float = Field(
         default=1800.0, gt=0, description="Downloading (or copying from the mirror) one file, start to end."

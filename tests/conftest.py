@@ -85,7 +85,12 @@ def cli(prefect_server: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`migration-etl ARGS` in a child process, as an engineer runs it."""
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "160"}
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True, env=env, timeout=600, check=False
+        [sys.executable, "-m", "flows", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
 
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from flows.cli import app
+from flows.ops.cli import app
 from tests.conftest import sha256, write_catalogue
 from tests.workbooks import YEARS, make_world, official_names, write_edition
 

@@ -9,19 +9,18 @@ copy of the project): its work runs in a thread Python cannot interrupt.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from typing import Any
 
-from flows import refresh
-
-# the function each step's task calls first, as flows.refresh names it
+# the function each step's task calls first, in the module whose name for it the task looks up
 TARGETS = {
-    "detect": "ask_sources",
-    "parse": "landed_state",
-    "quality": "run_quality_gate",
-    "docs": "generate_docs",
-    "publish": "publish",
+    "detect": ("flows.ingest.detect", "ask_sources"),
+    "parse": ("flows.parse.parse_all", "landed_state"),
+    "quality": ("expectations.gate", "run_quality_gate"),
+    "docs": ("flows.build.transform", "generate_docs"),
+    "publish": ("flows.publish.publish_build", "publish"),
 }
 HUNG = "HUNG at step "
 
@@ -38,8 +37,9 @@ def hang(step: str) -> Any:
 def main() -> None:
     step, *cli_args = sys.argv[1:]
     if step in TARGETS:
-        setattr(refresh, TARGETS[step], hang(step))
-    from flows.cli import app
+        module, name = TARGETS[step]
+        setattr(importlib.import_module(module), name, hang(step))
+    from flows.ops.cli import app
 
     sys.argv = ["migration-etl", *cli_args]
     app()

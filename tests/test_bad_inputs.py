@@ -23,7 +23,7 @@ import pytest
 import yaml
 from openpyxl import load_workbook
 
-import flows.publish
+import flows.publish.warehouse
 from tests.conftest import sha256
 from tests.harness import (
     CLASSIFICATION,
@@ -371,7 +371,7 @@ def test_an_error_while_publishing(
     def failing_switch(link: Path, version_dir: Path) -> None:
         raise OSError(error[0], error[1], str(link))
 
-    monkeypatch.setattr(flows.publish, "_switch", failing_switch)
+    monkeypatch.setattr(flows.publish.warehouse, "_switch", failing_switch)
     before = published_state(setup.data)
     versions = sorted(p.name for p in (setup.data / "published-versions").iterdir())
     result = run(setup.release, setup.catalogue, setup.data, "--force")  # nothing changed: force a publish

@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from openpyxl.styles import Font
 from typer.testing import CliRunner
 
-from flows.cli import app
+from flows.ops.cli import app
 from tests.conftest import Webhook, sha256
 from tests.harness import (
     CLASSIFICATION,
@@ -148,7 +148,7 @@ def cli_with_memory_cap(
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "400"}
     args = ["run", "--source-dir", str(folder), "--data-dir", str(setup.data), "--catalogue", str(setup.catalogue)]
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-m", "flows", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -283,7 +283,7 @@ def test_an_empty_data_dir_setting_is_refused_without_writing_anything(
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "400", "MIGRATION_ETL_DATA_DIR": ""}
     for command in (["run", "--source-dir", str(setup.release)], ["status"], ["sources"]):
         result = subprocess.run(
-            [sys.executable, "-m", "flows.cli", *command],
+            [sys.executable, "-m", "flows", *command],
             capture_output=True, text=True, env=env, cwd=workdir, timeout=300, check=False,
         )  # fmt: skip
         output = " ".join((result.stdout + result.stderr).split())
@@ -452,7 +452,7 @@ def test_a_full_disk_is_reported_as_the_step_and_file_that_met_it(
     saved: the one message is the first failure, with its step and file; no second error hides it."""
     import errno
 
-    import flows.landing
+    import flows.parse.landing
     from flows.run_record import RunRecord
 
     folder = broken_copy(setup, tmp_path)
@@ -465,7 +465,7 @@ def test_a_full_disk_is_reported_as_the_step_and_file_that_met_it(
         monkeypatch.setattr(RunRecord, "save", full)  # from now on, nothing can be written
         full()
 
-    monkeypatch.setattr(flows.landing.pq, "ParquetWriter", filling)
+    monkeypatch.setattr(flows.parse.landing.pq, "ParquetWriter", filling)
     before = published_state(setup.data)
     result = run(folder, setup.catalogue, setup.data, "--accept-new-versions")
     output = " ".join(result.output.split())

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from flows.catalogue import Catalogue, Edition
-from flows.changes import BUILD_CHANGED, ask_sources, compare_bytes
 from flows.errors import ChecksumMismatch, FetchError, UnknownVersion
-from flows.fetch import fetch_file
+from flows.ingest.catalogue import Catalogue, Edition
+from flows.ingest.changes import BUILD_CHANGED, ask_sources, compare_bytes
+from flows.ingest.fetch import fetch_file
 from flows.run_record import RunRecord
 from flows.settings import Settings
 from tests.workbooks import make_world, write_origin
@@ -279,7 +279,7 @@ def test_a_redirect_on_the_same_host_is_followed_and_the_final_address_kept(serv
     server.script.answers = ["redirect:/moved/" + NAME, "ok"]
     got = fetch(server, settings_for(tmp_path))
     assert got.status == "fetched" and got.url is not None and got.url.endswith(f"/moved/{NAME}")
-    assert got.as_record()["url"] == got.url and got.origin.endswith(f"/files/{NAME}")
+    assert got.model_dump(mode="json")["url"] == got.url and got.origin.endswith(f"/files/{NAME}")
 
 
 def test_a_redirect_to_another_host_is_refused_unless_the_catalogue_allows_it(server: Server, tmp_path: Path) -> None:
@@ -329,7 +329,7 @@ def succeeded_with(settings: Settings, *fetched: object) -> None:
         source="http",
         catalogue="c",
         build_fingerprint="fp",
-        inputs=[f.as_record() for f in fetched],  # type: ignore[attr-defined]
+        inputs=list(fetched),
     ).save(settings.runs_dir)
 
 
@@ -472,7 +472,7 @@ def test_a_conditional_request_tells_whether_the_file_changed(server: Server, tm
         source="http",
         catalogue="c",
         build_fingerprint="fp",
-        inputs=[f.as_record() for f in fetched],
+        inputs=fetched,
     )
     server.script.requests.clear()
     same = ask_sources(cat, settings, base, "fp")
@@ -483,13 +483,13 @@ def test_a_conditional_request_tells_whether_the_file_changed(server: Server, tm
     asked = ask_sources(cat, settings, base, "fp")
     assert [f.verdict for f in asked.files] == ["unknown", "unknown"]
     refetched = [fetch_file(cat.editions[0], spec, settings) for spec in cat.editions[0].files]
-    checked = compare_bytes(base, "fp", [f.as_record() for f in refetched])
+    checked = compare_bytes(base, "fp", refetched)
     assert [f.verdict for f in checked.files] == ["changed", "changed"]
     assert checked.reasons[0].startswith(f"2020 origin ({NAME}): changed, sha256 {fetched[0].sha256[:12]} -> ")
     versions = [p.parent.name for p in archived_files(settings) if p.name == NAME]
     assert sorted(versions) == sorted([fetched[0].sha256, refetched[0].sha256]), "archived beside the old one"
 
-    assert compare_bytes(base, "other", [f.as_record() for f in fetched]).reasons == [BUILD_CHANGED]
+    assert compare_bytes(base, "other", fetched).reasons == [BUILD_CHANGED]
 
 
 def test_an_archived_copy_the_catalogue_no_longer_knows_never_stands_in(server: Server, tmp_path: Path) -> None:

@@ -13,12 +13,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from flows.catalogue import Catalogue, ReleaseFile, load_catalogue
-from flows.cli import app
 from flows.errors import CatalogueError
-from flows.identity import Acceptance, FileIdentity, judge
+from flows.ingest.catalogue import Catalogue, FileKind, ReleaseFile, load_catalogue
+from flows.ingest.identity import Acceptance, FileIdentity, judge
+from flows.ingest.sources import ask_all
+from flows.ops.cli import app
 from flows.settings import DEFAULT_CATALOGUE, Settings
-from flows.sources import ask_all
 from tests.conftest import MIRROR_VERDICTS
 
 BYTES = b"PK\x03\x04 a workbook's bytes"
@@ -293,7 +293,7 @@ def test_one_hash_never_identifies_two_files(tmp_path: Path) -> None:
 
 def test_a_damaged_acceptance_record_is_an_error_not_a_decision(tmp_path: Path) -> None:
     from flows.errors import FetchError
-    from flows.identity import acceptance_path, find_acceptance, record_acceptance
+    from flows.ingest.identity import acceptance_path, find_acceptance, record_acceptance
 
     archived = tmp_path / SHA / "f.xlsx"
     archived.parent.mkdir()
@@ -313,17 +313,24 @@ def test_an_accepted_version_is_announced_by_the_run_that_first_publishes_it() -
     first run that publishes it, and never again."""
     from datetime import UTC, datetime
 
-    from flows.refresh import _first_published_acceptances
+    from flows.recorder import first_published_acceptances as _first_published_acceptances
+    from flows.results import FetchedFile
     from flows.run_record import RunRecord
 
-    def record(*inputs: dict[str, Any]) -> RunRecord:
+    def record(*inputs: FetchedFile) -> RunRecord:
         return RunRecord(
             run_id="r", started_at=datetime.now(UTC), data_dir="d", source="s", catalogue="c", inputs=list(inputs)
         )
 
-    accepted = {"name": "f.xlsx", "sha256": SHA, "verdict": "accepted new version"}
-    official = {"name": "g.xlsx", "sha256": OTHER_SHA, "verdict": "official"}
-    published_before = record({"name": "f.xlsx", "sha256": "old"}, official)
+    def file(name: str, sha256: str, verdict: str | None = None) -> FetchedFile:
+        kind = FileKind.ORIGIN if name == "f.xlsx" else FileKind.DESTINATION
+        return FetchedFile(
+            edition="2020", kind=kind, name=name, status="fetched", origin="o", sha256=sha256, verdict=verdict
+        )
+
+    accepted = file("f.xlsx", SHA, "accepted new version")
+    official = file("g.xlsx", OTHER_SHA, "official")
+    published_before = record(file("f.xlsx", "old"), official)
     assert _first_published_acceptances(record(accepted, official), published_before) == [accepted]
     assert _first_published_acceptances(record(accepted, official), record(accepted, official)) == []
     assert _first_published_acceptances(record(accepted), None) == [accepted]

@@ -12,7 +12,7 @@ import pandas as pd
 def test_prefect_still_runs_its_ephemeral_server_as_we_launch_ours() -> None:
     from prefect.server.api import server
 
-    from flows.internals import PREFECT_EPHEMERAL_ENV, PREFECT_SERVER_APP, prefect_server_command
+    from flows.ops.internals import PREFECT_EPHEMERAL_ENV, PREFECT_SERVER_APP, prefect_server_command
 
     module, factory = PREFECT_SERVER_APP.split(":")
     assert module == server.__name__ and callable(getattr(server, factory)), f"{PREFECT_SERVER_APP} moved"

@@ -28,7 +28,7 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from typer.testing import CliRunner
 
-from flows.cli import app
+from flows.ops.cli import app
 from tests.conftest import Webhook, rezip, sha256, write_catalogue
 from tests.workbooks import YEARS, make_world, official_names, write_edition
 

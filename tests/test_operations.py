@@ -27,7 +27,7 @@ from prefect.exceptions import ObjectNotFound
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from flows.cli import app
+from flows.ops.cli import app
 from flows.refresh import refresh
 from flows.settings import PROJECT_DIR, Settings
 from tests.conftest import Webhook, copy_mirror, rezip, webhook_root, write_catalogue
@@ -96,7 +96,7 @@ def test_a_served_deployment_has_its_schedule_and_runs_when_triggered(first: Rel
     folder, catalogue, data, _ = first
     env = {**os.environ, "PREFECT_API_URL": prefect_server, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
     command = [
-        sys.executable, "-m", "flows.cli", "serve", "--name", "test-weekly", "--cron", "30 5 * * 2",
+        sys.executable, "-m", "flows", "serve", "--name", "test-weekly", "--cron", "30 5 * * 2",
         "--timezone", "Europe/Zurich", "--source-dir", str(folder), "--data-dir", str(data),
         "--catalogue", str(catalogue),
     ]  # fmt: skip

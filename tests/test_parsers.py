@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 from openpyxl import load_workbook
 
-from flows.catalogue import Edition, FileKind, load_catalogue
 from flows.errors import ParseError
-from flows.parsers import parser_for
+from flows.ingest.catalogue import Edition, FileKind, load_catalogue
+from flows.parse import parser_for
 from flows.settings import DEFAULT_CATALOGUE
 from tests.workbooks import (
     OTHER,
@@ -486,9 +486,9 @@ def test_a_streamed_od_table_lands_in_row_groups_and_a_late_error_keeps_the_old_
     half-written file is removed and the partition still holds the previous landing."""
     import pyarrow.parquet as pq
 
-    import flows.parsers.origin_destination as od_parser
-    from flows.landing import land, partition_dir
-    from flows.parsers import streaming_parser_for
+    import flows.parse.origin_destination as od_parser
+    from flows.parse import streaming_parser_for
+    from flows.parse.landing import land, partition_dir
 
     monkeypatch.setattr(od_parser, "BATCH_ROWS", 50)
     world = make_world("2020")

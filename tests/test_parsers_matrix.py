@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 from openpyxl import load_workbook
 
-from flows.catalogue import Edition, FileKind, load_catalogue
 from flows.errors import ParseError
-from flows.parsers import parser_for
+from flows.ingest.catalogue import Edition, FileKind, load_catalogue
+from flows.parse import parser_for
 from flows.settings import DEFAULT_CATALOGUE
 from tests.workbooks import (
     OTHER_NORTH,

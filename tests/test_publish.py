@@ -11,10 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-import flows.publish
-from flows.changes import baseline
+import flows.publish.warehouse
 from flows.errors import PublishError
-from flows.publish import publish
+from flows.ingest.changes import baseline
+from flows.publish.warehouse import publish
 from flows.run_record import RunRecord
 from flows.settings import Settings
 from tests.conftest import sha256
@@ -82,7 +82,7 @@ def test_a_failed_switch_leaves_the_published_warehouse_as_it_was(
     def disk_full(link: Path, version_dir: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(link))
 
-    monkeypatch.setattr(flows.publish, "_switch", disk_full)
+    monkeypatch.setattr(flows.publish.warehouse, "_switch", disk_full)
     db, record = build(settings, "r2", 2)
     with pytest.raises(
         PublishError,

@@ -415,7 +415,16 @@ def test_without_a_configured_server_the_cli_runs_its_own_and_stops_it(
     before = _temporary_servers()
 
     def run_cli(catalogue: Path) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(folder), "--catalogue", str(catalogue)]
+        command = [
+            sys.executable,
+            "-m",
+            "flows.ops.cli",
+            "run",
+            "--source-dir",
+            str(folder),
+            "--catalogue",
+            str(catalogue),
+        ]
         return subprocess.run(
             [*command, "--data-dir", str(data)], env=env, capture_output=True, text=True, timeout=300, check=False
         )
@@ -434,7 +443,7 @@ def test_without_a_configured_server_the_cli_runs_its_own_and_stops_it(
     assert _temporary_servers() == before
 
     # killed outright (no cleanup runs in the CLI), its server goes with it
-    command = [sys.executable, "-m", "flows.cli", "run", "--source-dir", str(folder), "--catalogue", str(catalogue)]
+    command = [sys.executable, "-m", "flows", "run", "--source-dir", str(folder), "--catalogue", str(catalogue)]
     cli = subprocess.Popen([*command, "--data-dir", str(data), "--force"], env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while not (started := _temporary_servers() - before) and time.monotonic() < deadline:

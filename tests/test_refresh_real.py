@@ -307,7 +307,7 @@ def test_dbt_docs_are_published_and_served(prefect_server: str, data: Path, brow
     ]
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "docs", "--data-dir", str(data), "--port", str(port)],
+        [sys.executable, "-m", "flows", "docs", "--data-dir", str(data), "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -393,7 +393,17 @@ class Refresh:
     def __init__(self, prefect_server: str, mirror: Path, data: Path, *flags: str) -> None:
         env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "run", *flags, "--source-dir", str(mirror), "--data-dir", str(data)],
+            [
+                sys.executable,
+                "-m",
+                "flows.ops.cli",
+                "run",
+                *flags,
+                "--source-dir",
+                str(mirror),
+                "--data-dir",
+                str(data),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -27,14 +27,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flows.catalogue import Edition, FileKind
 from flows.errors import ParseError, quoted
-from flows.parsers import Batches, labels
-from flows.parsers.origin_destination import BATCH_ROWS
-from flows.parsers.totals import COUNTRY_CODE_LIMIT
-from flows.parsers.unknown_origins import unknown_origin_codes
-from flows.tables import Columns
-from flows.workbook import (
+from flows.ingest.catalogue import Edition, FileKind
+from flows.parse import Batches, labels
+from flows.parse.origin_destination import BATCH_ROWS
+from flows.parse.tables import Columns
+from flows.parse.totals import COUNTRY_CODE_LIMIT
+from flows.parse.unknown_origins import unknown_origin_codes
+from flows.parse.workbook import (
     HEADER_SCAN_ROWS,
     SEX_LABELS,
     SEXES,

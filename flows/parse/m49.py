@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flows.catalogue import Edition
 from flows.errors import ParseError, quoted
-from flows.tables import Columns
-from flows.workbook import MAX_LOCATION_CODE, MAX_NAME_CHARS
+from flows.ingest.catalogue import Edition
+from flows.parse.tables import Columns
+from flows.parse.workbook import MAX_LOCATION_CODE, MAX_NAME_CHARS
 
 COLUMNS = {
     "code": "m49 code",

@@ -2,7 +2,7 @@
 
 `releases/<edition>/<sha256>/<official name>`: a corrected file gets a new folder beside the old
 one, never an overwrite, so any published number can be traced to the exact bytes it came from.
-Bytes are streamed into a temporary file in the same folder tree, judged (flows.identity), then
+Bytes are streamed into a temporary file in the same folder tree, judged (flows.ingest.identity), then
 renamed into place, so a crash or a refusal never leaves a partial or refused file in the archive.
 An operator's acceptance of a version the catalogue did not know lies beside its bytes
 (`<name>.accepted.json`).
@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from flows.durable import fsync
 from flows.errors import FetchError
-from flows.identity import CHUNK, FileIdentity
+from flows.ingest.identity import CHUNK, FileIdentity
 
 ZIP_MAGIC = b"PK\x03\x04"
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flows.catalogue import Edition, FileKind
 from flows.errors import quoted
-from flows.parsers import labels, placeholders
-from flows.tables import Columns
-from flows.workbook import (
+from flows.ingest.catalogue import Edition, FileKind
+from flows.parse import labels, placeholders
+from flows.parse.tables import Columns
+from flows.parse.workbook import (
     Sheet,
     Workbook,
     block_label,

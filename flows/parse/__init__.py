@@ -1,4 +1,5 @@
-"""One parser per kind of release file, each returning canonical raw tables (see flows.tables)."""
+"""Parse: reading workbooks (one module per layout) into canonical raw tables, and landing them
+as Parquet (step `parse`). One parser per kind of release file (see flows.parse.tables)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flows.catalogue import DEFAULT_PLACEHOLDERS, Edition, FileKind
+from flows.ingest.catalogue import DEFAULT_PLACEHOLDERS, Edition, FileKind
 
 # Bump when a parser's output changes, so landed tables are rebuilt from the archived files.
 PARSER_VERSION = "3"
@@ -25,10 +26,10 @@ def placeholders(edition: Edition, kind: FileKind) -> list[str]:
 
 
 def parser_for(kind: FileKind) -> Parser:
-    from flows.parsers.classification import parse_classification
-    from flows.parsers.m49 import parse_m49
-    from flows.parsers.origin_destination import parse_origin_destination
-    from flows.parsers.totals import parse_destination, parse_origin
+    from flows.parse.classification import parse_classification
+    from flows.parse.m49 import parse_m49
+    from flows.parse.origin_destination import parse_origin_destination
+    from flows.parse.totals import parse_destination, parse_origin
 
     parsers: dict[FileKind, Parser] = {
         FileKind.ORIGIN_DESTINATION: parse_origin_destination,
@@ -44,7 +45,7 @@ def streaming_parser_for(kind: FileKind) -> StreamingParser:
     """The parser the refresh uses: the origin-destination table (the one that grows with an
     edition, into tens of millions of cells) streams; the small tables are read whole."""
     if kind == FileKind.ORIGIN_DESTINATION:
-        from flows.parsers.origin_destination import stream_origin_destination
+        from flows.parse.origin_destination import stream_origin_destination
 
         return stream_origin_destination
     whole = parser_for(kind)

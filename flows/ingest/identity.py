@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from flows.catalogue import Edition, KnownVersion, ReleaseFile, VersionStatus
+from flows.ingest.catalogue import Edition, KnownVersion, ReleaseFile, VersionStatus
 
 CHUNK = 1 << 20
 ACCEPT_FLAG = "--accept-new-versions"

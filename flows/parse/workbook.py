@@ -20,9 +20,9 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from flows import sheet_xml
-from flows.catalogue import DEFAULT_PLACEHOLDERS
 from flows.errors import ParseError, quoted
+from flows.ingest.catalogue import DEFAULT_PLACEHOLDERS
+from flows.parse import sheet_xml
 
 Cell = Any
 

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from flows.results import FetchedFile, RunError
 from flows.run_record import RunRecord
 from flows.settings import Settings
 
@@ -25,17 +26,17 @@ logger = logging.getLogger(__name__)
 
 
 def payload(record: RunRecord, settings: Settings) -> dict[str, Any]:
-    error = record.error or {}
+    error = record.error or RunError(step="refresh", type="", message="")
     return {
         "event": "refresh.failed",
-        "text": f"Migration warehouse refresh {record.run_id} failed at step {error.get('step')}: "
-        f"{error.get('message')} (data dir {record.data_dir}; run record {record.run_id}.json)",
+        "text": f"Migration warehouse refresh {record.run_id} failed at step {error.step}: "
+        f"{error.message} (data dir {record.data_dir}; run record {record.run_id}.json)",
         "run_id": record.run_id,
         "flow_run_id": record.flow_run_id,
         "status": record.status,
-        "step": error.get("step"),
-        "error_type": error.get("type"),
-        "error": error.get("message"),
+        "step": error.step,
+        "error_type": error.type,
+        "error": error.message,
         "data_dir": record.data_dir,
         "started_at": record.started_at.isoformat(),
         "finished_at": record.finished_at.isoformat() if record.finished_at else None,
@@ -43,10 +44,9 @@ def payload(record: RunRecord, settings: Settings) -> dict[str, Any]:
     }
 
 
-def notice_payload(record: RunRecord, settings: Settings, accepted: list[dict[str, Any]]) -> dict[str, Any]:
+def notice_payload(record: RunRecord, settings: Settings, accepted: list[FetchedFile]) -> dict[str, Any]:
     files = "; ".join(
-        f"{i['edition']} {i['kind']} {i['name']} ({i['size']:,} B, sha256 {i['sha256']}, md5 {i['md5']})"
-        for i in accepted
+        f"{i.edition} {i.kind.value} {i.name} ({i.size or 0:,} B, sha256 {i.sha256}, md5 {i.md5})" for i in accepted
     )
     return {
         "event": "refresh.notice",
@@ -57,7 +57,8 @@ def notice_payload(record: RunRecord, settings: Settings, accepted: list[dict[st
         "flow_run_id": record.flow_run_id,
         "status": record.status,
         "accepted": [
-            {k: i.get(k) for k in ("edition", "kind", "name", "size", "sha256", "md5", "git_blob")} for i in accepted
+            i.model_dump(mode="json", include={"edition", "kind", "name", "size", "sha256", "md5", "git_blob"})
+            for i in accepted
         ],
         "published_version": record.published_version,
         "data_dir": record.data_dir,
@@ -72,7 +73,7 @@ def alert_on_failure(record: RunRecord, settings: Settings) -> dict[str, Any] | 
     return _send(settings, lambda: payload(record, settings), "failure alert")
 
 
-def notify_accepted(record: RunRecord, settings: Settings, accepted: list[dict[str, Any]]) -> dict[str, Any] | None:
+def notify_accepted(record: RunRecord, settings: Settings, accepted: list[FetchedFile]) -> dict[str, Any] | None:
     """POST a notice that this run published versions of files an operator accepted."""
     return _send(settings, lambda: notice_payload(record, settings, accepted), "notice of accepted versions")
 

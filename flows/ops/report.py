@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from flows.changes import BUILD_CHANGED
+from flows.ingest.changes import BUILD_CHANGED
 from flows.run_record import RunRecord
 
 logger = logging.getLogger(__name__)
@@ -24,16 +24,15 @@ def what_changed(record: RunRecord) -> str:
     if not changes:
         return "-"
     if record.status == "unchanged":
-        return f"nothing since {changes.get('baseline_run')}"
-    if changes.get("baseline_run") is None:
+        return f"nothing since {changes.baseline_run}"
+    if changes.baseline_run is None:
         return "first build"
-    files = changes.get("files", [])
     moved = ("new", "changed", "removed")
-    changed = [f"{f['edition']} {f['kind']} {f['verdict']}" for f in files if f["verdict"] in moved]
-    if unsure := sum(f["verdict"] == "unknown" for f in files):
+    changed = [f"{f.edition} {f.kind} {f.verdict}" for f in changes.files if f.verdict in moved]
+    if unsure := sum(f.verdict == "unknown" for f in changes.files):
         changed.append(f"{unsure} file(s) with a new size or time, not yet compared by sha256")
-    changed += [f"accepted new version of {i['edition']} {i['kind']}" for i in record.inputs if i.get("newly_accepted")]
-    if BUILD_CHANGED in changes.get("reasons", []):
+    changed += [f"accepted new version of {i.edition} {i.kind.value}" for i in record.inputs if i.newly_accepted]
+    if BUILD_CHANGED in changes.reasons:
         changed.insert(0, "build inputs changed")
     if record.forced:
         changed.insert(0, "forced")
@@ -55,7 +54,7 @@ def markdown(record: RunRecord) -> str:
     if record.warehouse:
         lines.append(f"- **Warehouse**: `{record.warehouse}`")
     if record.error:
-        lines += ["", "## Error", "", f"Step **{record.error['step']}**: {record.error['message']}"]
+        lines += ["", "## Error", "", f"Step **{record.error.step}**: {record.error.message}"]
     if record.inputs:
         lines += [
             "",
@@ -65,28 +64,28 @@ def markdown(record: RunRecord) -> str:
             "|---" * 7 + "|",
         ]
         lines += [
-            f"| {i['edition']} | {i['kind']} | {i['name']} | {i['status']} | `{(i.get('sha256') or '')[:12]}` "
-            f"| {i.get('verdict') or ''} | {i.get('matched') or ''} |"
+            f"| {i.edition} | {i.kind.value} | {i.name} | {i.status} | `{(i.sha256 or '')[:12]}` "
+            f"| {i.verdict or ''} | {i.matched or ''} |"
             for i in record.inputs
         ]
     if record.warnings:
         lines += ["", "## Warnings", ""] + [f"- {w}" for w in record.warnings]
     if record.repairs:
         lines += ["", "## Repaired", ""] + [f"- {r}" for r in record.repairs]
-    changed = [f for f in record.changes.get("files", []) if f["verdict"] != "same"]
+    changed = [f for f in record.changes.files if f.verdict != "same"] if record.changes else []
     if changed:
         lines += ["", "## Changes", ""]
-        lines += [f"- {f['edition']} {f['kind']} ({f['name']}): {f['detail']}" for f in changed]
+        lines += [f"- {f.edition} {f.kind} ({f.name}): {f.detail}" for f in changed]
     if record.row_counts:
         lines += ["", "## Rows per mart", "", "| mart | rows |", "|---|---:|"]
         lines += [f"| {mart} | {rows:,} |" for mart, rows in sorted(record.row_counts.items())]
     if record.dbt or record.quality:
         lines += ["", "## Checks", ""]
         if dbt := record.dbt:
-            lines.append(f"- dbt: {dbt.get('tests_passed', 0)} tests passed, {dbt.get('tests_failed', 0)} failed")
+            lines.append(f"- dbt: {dbt.tests_passed} tests passed, {dbt.tests_failed} failed")
         if q := record.quality:
-            passed = f"{q.get('passed')} of {q.get('expectations')}"
-            lines.append(f"- Great Expectations: {passed} expectations passed in {q.get('suites')} suites")
+            passed = f"{q.passed} of {q.expectations}"
+            lines.append(f"- Great Expectations: {passed} expectations passed in {q.suites} suites")
     if record.timings:
         lines += ["", "## Seconds per step", "", "| step | seconds |", "|---|---:|"]
         lines += [f"| {step} | {seconds:.1f} |" for step, seconds in record.timings.items()]

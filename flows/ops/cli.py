@@ -23,7 +23,8 @@ from rich.table import Table
 from flows.settings import disable_telemetry
 
 if TYPE_CHECKING:
-    from flows.prefect_server import TemporaryServer
+    from flows.ops.prefect_server import TemporaryServer
+    from flows.run_record import RunRecord
     from flows.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else None)
@@ -86,7 +87,7 @@ def run(
     disable_telemetry()
     _quiet_prefect_console(verbose)
     from flows import interrupts
-    from flows.prefect_server import start_if_unconfigured
+    from flows.ops.prefect_server import start_if_unconfigured
 
     previous = interrupts.install()  # Ctrl-C and SIGTERM: one line, exit 130 / 143
     try:
@@ -116,7 +117,7 @@ def _run(
 ) -> None:
     from flows import interrupts
     from flows.errors import EtlError, bounded
-    from flows.prefect_server import prefect_api
+    from flows.ops.prefect_server import prefect_api
     from flows.refresh import refresh
     from flows.run_record import RunRecord, new_run_id
     from flows.settings import SettingsError, load_settings
@@ -131,7 +132,7 @@ def _run(
     run_id = new_run_id()
     try:
         with prefect_api(server):
-            refresh(
+            result = refresh(
                 source_dir=str(source_dir) if source_dir else None,
                 data_dir=str(settings.root) if settings else (str(data_dir) if data_dir is not None else None),
                 catalogue=str(catalogue) if catalogue else None,
@@ -159,9 +160,8 @@ def _run(
         _print_unchanged(settings)
         raise typer.Exit(1) from None
     assert settings is not None  # a run that succeeded had usable settings
-    record_path = settings.runs_dir / f"{run_id}.json"
-    record = RunRecord.model_validate_json(record_path.read_text(encoding="utf-8"))
-    _print_summary(record, settings, record_path, time.perf_counter() - started)
+    record = RunRecord.model_validate(result)  # the flow's own result: the run record it kept
+    _print_summary(record, settings, record.path(settings.runs_dir), time.perf_counter() - started)
 
 
 @app.command()
@@ -221,7 +221,7 @@ def status(
     limit: Annotated[int, typer.Option(min=1, help="How many of the latest runs to show.")] = 10,
 ) -> None:
     """The latest refreshes from the run records (no Prefect server needed)."""
-    from flows.report import what_changed
+    from flows.ops.report import what_changed
     from flows.run_record import load_records
 
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
@@ -236,7 +236,7 @@ def status(
     colours = {"success": "green", "unchanged": "cyan", "failed": "red", "running": "yellow"}
     for r in reversed(records[-limit:]):
         took = f"{r.duration_seconds:.1f} s" if r.duration_seconds is not None and r.status != "running" else "-"
-        error = f"{r.error['step']}: {r.error['message']}" if r.error else ""
+        error = f"{r.error.step}: {r.error.message}" if r.error else ""
         table.add_row(
             r.run_id,
             f"{r.started_at:%Y-%m-%d %H:%M:%S}",
@@ -273,9 +273,9 @@ def sources(
     A mirror file is hashed, so its verdict is exact; a file on the UN site is asked with one HEAD
     request, so its verdict rests on its size. Run it before --accept-new-versions. Exits 1 when a
     file is a version the catalogue does not know, or its source could not be asked."""
-    from flows.catalogue import load_catalogue
     from flows.errors import EtlError
-    from flows.sources import advice, ask_all
+    from flows.ingest.catalogue import load_catalogue
+    from flows.ingest.sources import advice, ask_all
 
     overrides: dict[str, Any] = {}
     for key, value in (("source_dir", source_dir), ("data_dir", data_dir), ("catalogue", catalogue)):
@@ -356,7 +356,7 @@ def _interrupted_step(settings: Settings | None, run_id: str) -> str | None:
         record = RunRecord.model_validate_json((settings.runs_dir / f"{run_id}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return (record.error or {}).get("step")
+    return record.error.step if record.error else None
 
 
 def _settings(overrides: dict[str, Any]) -> Settings:
@@ -379,23 +379,24 @@ def _print_unchanged(settings: Settings | None) -> None:
         err.print("Nothing has been published yet.")
 
 
-def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -> None:
-    from flows.build_facts import ReleaseFacts
+def _print_summary(record: RunRecord, settings: Settings, record_path: Path, wall: float) -> None:
+    from flows.results import DbtSummary
 
     if record.status == "unchanged":
         console.rule(
             f"[bold green]Refresh {record.run_id}: unchanged[/] in {wall:.1f} s "
             f"(flow {record.timings.get('total', 0):.1f} s); nothing was rebuilt"
         )
-        console.print(f"Every source file is the one run {record.changes.get('baseline_run')} built from.")
+        baseline = record.changes.baseline_run if record.changes else None
+        console.print(f"Every source file is the one run {baseline} built from.")
         console.print(f"Warehouse: {record.warehouse}")
         console.print(f"Run record: {record_path}")
         console.print("To rebuild anyway: migration-etl run --force")
         return
-    changed = [f for f in record.changes.get("files", []) if f["verdict"] != "same"]
+    changed = [f for f in record.changes.files if f.verdict != "same"] if record.changes else []
     for f in changed:
-        what = f"{f['edition']} {f['kind']} ({f['name']}): {f['detail']}"
-        console.print(f"[bold]{f['verdict']}:[/] {escape(what)}")
+        what = f"{f.edition} {f.kind} ({f.name}): {f.detail}"
+        console.print(f"[bold]{f.verdict}:[/] {escape(what)}")
     console.rule(
         f"[bold green]Refresh {record.run_id} succeeded[/] in {wall:.1f} s "
         f"(flow {record.timings.get('total', 0):.1f} s, the rest is start-up)"
@@ -404,17 +405,17 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
     for col in ("edition", "kind", "status", "sha256", "version"):
         files.add_column(col, no_wrap=True)
     files.add_column("file", overflow="fold")
-    parsed = {(p["edition"], p["kind"]): p["status"] for p in record.parse}
+    parsed: dict[tuple[str, str], str] = {(p.edition, p.kind): p.status for p in record.parse}
     for i in record.inputs:
-        status = i["status"] if i["status"] == "missing" else parsed.get((i["edition"], i["kind"]), i["status"])
-        verdict = escape(i.get("verdict") or "")
+        status = i.status if i.status == "missing" else parsed.get(i.key, i.status)
+        verdict = escape(i.verdict or "")
         files.add_row(
-            i["edition"],
-            i["kind"],
+            i.edition,
+            i.kind.value,
             f"[yellow]{status}[/]" if status == "missing" else status,
-            (i["sha256"] or "")[:12],
-            verdict if i.get("official") or not verdict else f"[yellow]{verdict}[/]",
-            i["name"],
+            (i.sha256 or "")[:12],
+            verdict if i.official or not verdict else f"[yellow]{verdict}[/]",
+            i.name,
         )
     console.print(files)
     for line in record.missing:
@@ -424,10 +425,10 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
     for line in record.warnings:
         console.print(f"[yellow]warning:[/] {escape(line)}")
     for i in record.inputs:
-        if i.get("newly_accepted"):
+        if i.newly_accepted:
             console.print(
-                f"[bold yellow]accepted new version:[/] {i['edition']} {i['kind']} ({escape(i['name'])}): "
-                f"{i['size']:,} B, sha256 {i['sha256']}, md5 {i['md5']}; record it in the catalogue once reviewed "
+                f"[bold yellow]accepted new version:[/] {i.edition} {i.kind.value} ({escape(i.name)}): "
+                f"{i.size or 0:,} B, sha256 {i.sha256}, md5 {i.md5}; record it in the catalogue once reviewed "
                 "(migration-etl sources prints the entry)"
             )
     marts = Table(title="Marts (schema marts)")
@@ -437,13 +438,13 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
         marts.add_row(name, f"{rows:,}")
     console.print(marts)
     for facts in record.releases:
-        console.print(f"Edition {ReleaseFacts(**facts).describe()}", soft_wrap=True, highlight=False)
-    dbt = record.dbt
+        console.print(f"Edition {facts.describe()}", soft_wrap=True, highlight=False)
+    dbt = record.dbt or DbtSummary(success=False)
     console.print(
-        f"Checks: {dbt.get('tests_passed', 0)} dbt tests passed (incl. {dbt.get('unit_tests', 0)} unit tests and "
-        f"the O-D reconciliation), {dbt.get('tests_failed', 0)} failed; {dbt.get('models', 0)} models built."
+        f"Checks: {dbt.tests_passed} dbt tests passed (incl. {dbt.unit_tests} unit tests and "
+        f"the O-D reconciliation), {dbt.tests_failed} failed; {dbt.models} models built."
     )
-    if known := dbt.get("known_discrepancies"):
+    if known := dbt.known_discrepancies:
         kinds = ", ".join(f"{kind}: {n:,}" for kind, n in (known.get("by_kind") or {}).items())
         console.print(
             f"Known discrepancies: {known['listed']:,} listed with both figures and a reason in "
@@ -454,8 +455,8 @@ def _print_summary(record: Any, settings: Any, record_path: Path, wall: float) -
     quality = record.quality
     if quality:
         console.print(
-            f"Quality: {quality['passed']} of {quality['expectations']} expectations passed in {quality['suites']} "
-            f"Great Expectations suites; Data Docs: {quality['docs']}"
+            f"Quality: {quality.passed} of {quality.expectations} expectations passed in {quality.suites} "
+            f"Great Expectations suites; Data Docs: {quality.docs}"
         )
     timings = ", ".join(f"{k} {v:.1f}s" for k, v in record.timings.items() if k != "total")
     console.print(f"Timings: {timings}")

@@ -22,10 +22,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.archive import sha256_of
-from flows.catalogue import Catalogue
-from flows.parsers import PARSER_VERSION
-from flows.tables import SCHEMAS, TABLES_BY_KIND, empty
+from flows.ingest.archive import sha256_of
+from flows.ingest.catalogue import Catalogue
+from flows.parse import PARSER_VERSION
+from flows.parse.tables import SCHEMAS, TABLES_BY_KIND, empty
 
 MISSING_FILE = "missing.parquet"
 

@@ -4,7 +4,7 @@ A file the source does not have (absent from the mirror, HTTP 404/410) is taken 
 when an earlier run stored it, so a file withdrawn upstream never silently empties marts that were
 built from it; only a file that was never obtained is reported as missing, and the refresh goes on
 with what exists. Every file fetched is judged against the versions the catalogue knows
-(flows.identity) before it is archived. Anything else that goes wrong (refused, unreachable after
+(flows.ingest.identity) before it is archived. Anything else that goes wrong (refused, unreachable after
 retries, too large, not a workbook, an unknown version not accepted) fails the run before anything
 is parsed.
 """
@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 import httpx
 from tenacity import (
@@ -28,12 +26,12 @@ from tenacity import (
     wait_exponential,
 )
 
-from flows.archive import Archived, Incoming, archived_copies, archived_copy, incoming, verified_copy
-from flows.catalogue import Edition, FileKind, ReleaseFile
-from flows.changes import published_build
 from flows.errors import FetchError, UnknownVersion
-from flows.http import source_client, too_many_redirects
-from flows.identity import (
+from flows.ingest.archive import Archived, Incoming, archived_copies, archived_copy, incoming, verified_copy
+from flows.ingest.catalogue import Edition, ReleaseFile
+from flows.ingest.changes import published_build
+from flows.ingest.http import source_client, too_many_redirects
+from flows.ingest.identity import (
     ACCEPT_ADVICE,
     CHUNK,
     FileIdentity,
@@ -44,6 +42,7 @@ from flows.identity import (
     refusal,
 )
 from flows.interrupts import stopped
+from flows.results import FetchedFile
 from flows.run_record import load_records
 from flows.settings import Settings
 
@@ -51,68 +50,6 @@ MISSING_STATUSES = {404, 410}
 MAX_RETRY_AFTER_SECONDS = 300
 # Errors no retry can fix: the URL itself is wrong.
 PERMANENT_TRANSPORT_ERRORS = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
-
-
-@dataclass(frozen=True)
-class FetchedFile:
-    """What the run knows about one catalogued file after the fetch step."""
-
-    edition: str
-    kind: FileKind
-    name: str
-    status: Literal["fetched", "missing"]
-    origin: str
-    path: Path | None = None
-    sha256: str | None = None
-    md5: str | None = None
-    git_blob: str | None = None
-    size: int | None = None
-    verdict: str | None = None  # flows.identity.Verdict.words: official, reconstruction, unknown version, ...
-    official: bool = False
-    matched: str | None = None  # which catalogued identity it matched
-    notes: tuple[str, ...] = ()  # what else the identity check found
-    sexes: tuple[str, ...] | None = None  # what the matched catalogued version's tables give, if one matched
-    newly_archived: bool = False
-    newly_accepted: bool = False  # an unknown version accepted by this run (--accept-new-versions)
-    reason: str | None = None  # why it is missing, or why an archived copy stands in
-    repaired: str | None = None  # a damaged archived copy replaced by these bytes
-    # what the source said about the file, for the next run's cheap change check (flows.changes)
-    source_size: int | None = None
-    source_mtime_ns: int | None = None
-    source_ctime_ns: int | None = None
-    source_inode: int | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    url: str | None = None  # where the bytes came from, after any redirect the catalogue allows
-
-    def as_record(self) -> dict[str, object]:
-        return {
-            "edition": self.edition,
-            "kind": self.kind.value,
-            "name": self.name,
-            "status": self.status,
-            "origin": self.origin,
-            "url": self.url,
-            "sha256": self.sha256,
-            "md5": self.md5,
-            "git_blob": self.git_blob,
-            "size": self.size,
-            "verdict": self.verdict,
-            "official": self.official,
-            "matched": self.matched,
-            "notes": list(self.notes),
-            "archived_path": str(self.path) if self.path else None,
-            "newly_archived": self.newly_archived,
-            "newly_accepted": self.newly_accepted,
-            "reason": self.reason,
-            "repaired": self.repaired,
-            "source_size": self.source_size,
-            "source_mtime_ns": self.source_mtime_ns,
-            "source_ctime_ns": self.source_ctime_ns,
-            "source_inode": self.source_inode,
-            "etag": self.etag,
-            "last_modified": self.last_modified,
-        }
 
 
 class _Retryable(Exception):
@@ -167,12 +104,13 @@ def fetch_from_mirror(
             inc.write(chunk)
             deadline.check(str(source), inc.size)
         fetched = _admit(inc, edition, spec, settings, f"mirror:{source}")
-    return replace(
-        fetched,
-        source_size=stat.st_size,
-        source_mtime_ns=stat.st_mtime_ns,
-        source_ctime_ns=stat.st_ctime_ns,
-        source_inode=stat.st_ino,
+    return fetched.model_copy(
+        update={
+            "source_size": stat.st_size,
+            "source_mtime_ns": stat.st_mtime_ns,
+            "source_ctime_ns": stat.st_ctime_ns,
+            "source_inode": stat.st_ino,
+        }
     )
 
 
@@ -249,7 +187,7 @@ def _download_once(
             fetched = _admit(inc, edition, spec, settings, url)
         validators = {"etag": response.headers.get("etag"), "last_modified": response.headers.get("last-modified")}
         final = str(response.url)
-    return replace(fetched, url=final, **validators)
+    return fetched.model_copy(update={"url": final, **validators})
 
 
 def _admit(inc: Incoming, edition: Edition, spec: ReleaseFile, settings: Settings, origin: str) -> FetchedFile:
@@ -349,15 +287,11 @@ def _stand_ins(edition_dir: Path, edition: Edition, spec: ReleaseFile, settings:
     key = (edition.edition, spec.kind.value)
     built = published_build(settings)
     if built is not None:
-        published = next((i.get("sha256") for i in built.inputs if (i.get("edition"), i.get("kind")) == key), None)
+        published = next((i.sha256 for i in built.inputs if i.key == key), None)
         copy = archived_copy(edition_dir, spec.name, published) if published else None
         return [copy] if copy is not None else []
     used = {
-        i.get("sha256")
-        for r in load_records(settings.runs_dir)
-        if r.status == "success"
-        for i in r.inputs
-        if (i.get("edition"), i.get("kind")) == key
+        i.sha256 for r in load_records(settings.runs_dir) if r.status == "success" for i in r.inputs if i.key == key
     }
     return [p for p in archived_copies(edition_dir, spec.name) if p.parent.name in used]
 

@@ -5,41 +5,12 @@ of the record learns it without opening the warehouse."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-SEX_WORDS = {"total": "both sexes", "male": "males", "female": "females"}
-
-
-@dataclass(frozen=True)
-class ReleaseFacts:
-    release: str
-    has_corridors: bool
-    corridor_sexes: list[str]
-    totals_sexes: list[str]
-    emigrants_source: str | None
-
-    def describe(self) -> str:
-        """`2017: corridors for both sexes only; totals for both sexes, males, females; ...`"""
-        parts = [
-            f"corridors for {_sexes(self.corridor_sexes)}" if self.has_corridors else "no corridors (no O-D table)",
-            f"totals for {_sexes(self.totals_sexes)}" if self.totals_sexes else "no totals workbook",
-        ]
-        if self.emigrants_source == "od_world_row":
-            parts.append("emigrants from the O-D table's WORLD row")
-        return f"{self.release}: " + "; ".join(parts)
-
-    def as_record(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _sexes(sexes: list[str]) -> str:
-    if sexes == ["total"]:
-        return "both sexes only"
-    return ", ".join(SEX_WORDS.get(s, s) for s in sexes)
+from flows.results import ReleaseFacts
 
 
 def release_facts(build_db: Path, memory_limit: str) -> list[ReleaseFacts]:
@@ -48,7 +19,16 @@ def release_facts(build_db: Path, memory_limit: str) -> list[ReleaseFacts]:
             "select release, has_corridors, coalesce(corridor_sexes, []), coalesce(totals_sexes, []), "
             "emigrants_source from marts.releases order by release desc"
         ).fetchall()
-    return [ReleaseFacts(str(r[0]), bool(r[1]), list(r[2]), list(r[3]), r[4]) for r in rows]
+    return [
+        ReleaseFacts(
+            release=str(r[0]),
+            has_corridors=bool(r[1]),
+            corridor_sexes=list(r[2]),
+            totals_sexes=list(r[3]),
+            emigrants_source=r[4],
+        )
+        for r in rows
+    ]
 
 
 def known_discrepancies(build_db: Path, memory_limit: str) -> dict[str, Any]:

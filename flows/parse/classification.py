@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flows.catalogue import Edition
 from flows.errors import ParseError
-from flows.parsers import labels
-from flows.tables import Columns
-from flows.workbook import (
+from flows.ingest.catalogue import Edition
+from flows.parse import labels
+from flows.parse.tables import Columns
+from flows.parse.workbook import (
     HEADER_SCAN_ROWS,
     Sheet,
     Workbook,
@@ -27,7 +27,7 @@ from flows.workbook import (
     location_name,
     normalise_label,
 )
-from flows.workbook import Header as _Header
+from flows.parse.workbook import Header as _Header
 
 SHEET = "Annex"
 INCOME_GROUPS = (1503, 1502, 1501, 1500, 1518)  # high, upper-middle, lower-middle, low, none

@@ -35,7 +35,7 @@ class FileKind(StrEnum):
     DESTINATION_BY_AGE = "destination_by_age"
 
 
-# the kinds a parser reads (flows.parsers); any other kind is catalogued with `ingest: false`
+# the kinds a parser reads (flows.parse); any other kind is catalogued with `ingest: false`
 PARSED_KINDS = frozenset(
     {FileKind.ORIGIN_DESTINATION, FileKind.DESTINATION, FileKind.ORIGIN, FileKind.CLASSIFICATION, FileKind.M49}
 )
@@ -142,7 +142,7 @@ class ReleaseFile(BaseModel):
     )
     versions: list[KnownVersion] = Field(
         default_factory=list,
-        description="Every version of this file known to exist, official or not (flows.identity judges a "
+        description="Every version of this file known to exist, official or not (flows.ingest.identity judges a "
         "fetched file against them). Empty: the file is 'unverified'.",
     )
     sha256: str | None = Field(

@@ -14,7 +14,6 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,31 +22,14 @@ import yaml
 
 from flows import interrupts
 from flows.errors import BuildError
-from flows.internals import dbt_cancel_running_queries, dbt_close_database
+from flows.ops.internals import dbt_cancel_running_queries, dbt_close_database
+from flows.results import DbtSummary
 from flows.settings import Settings
 
 PROFILE = "migration_corridors"
 MAX_REPORTED = 8
 STOP_GRACE_SECONDS = 15.0  # how long a cancelled build may take to stop
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class DbtSummary:
-    success: bool
-    models: int = 0
-    tests_passed: int = 0
-    tests_failed: int = 0
-    unit_tests: int = 0
-    skipped: int = 0
-    failures: list[str] = field(default_factory=list)
-    failed_relations: dict[str, str] = field(default_factory=dict)
-    sql_seconds: float = 0.0  # every node's execution time, summed (threads overlap)
-    model_seconds: float = 0.0  # the models' alone: the transformation's own SQL
-    elapsed_seconds: float = 0.0  # dbt's wall time for the nodes; the step's rest is start-up and parse
-
-    def as_record(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "failed_relations"}
 
 
 def dbt_target_dir(settings: Settings) -> Path:
@@ -90,8 +72,6 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
     from dbt.cli.main import dbtRunner
 
     profiles_dir = write_profile(build_db, settings.dbt_threads, settings.duckdb_memory_limit)
-    target_path = dbt_target_dir(settings)
-    (target_path / "run_results.json").unlink(missing_ok=True)  # never summarise a previous run
     # dbt's console stays silent: each node's outcome reaches the Prefect run through the callback,
     # a failure the CLI through BuildError (with failing rows), everything else dbt.log; an
     # interrupted build would otherwise print a failure for every query its cancellation ended
@@ -139,8 +119,8 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
         exc = outcome["error"]
         raise BuildError(f"dbt build could not run: {exc}") from exc
     result = outcome["result"]
-    summary = summarise(target_path / "run_results.json", bool(result.success))
-    _node_artifact(target_path / "run_results.json")
+    summary = summarise(result.result, bool(result.success))
+    _node_artifact(result.result)
     if not summary.success:
         detail = "; ".join(_with_samples(build_db, summary.failed_relations, summary.failures[:MAX_REPORTED]))
         detail = detail or str(result.exception or "unknown failure")
@@ -189,21 +169,21 @@ def _node_logger(run_logger: logging.Logger | logging.LoggerAdapter[logging.Logg
     return on_event
 
 
-def _node_artifact(run_results: Path) -> None:
+def _node_artifact(result: Any) -> None:
     """Every node's status and time as a table on the flow run (no-op outside a Prefect run)."""
     from prefect.artifacts import create_table_artifact
     from prefect.exceptions import MissingContextError
 
-    if not run_results.is_file():
+    if result is None:
         return
     rows = [
         {
-            "node": r["unique_id"].split(".", 1)[0] + " " + r["unique_id"].split(".")[2],
-            "status": r["status"],
-            "seconds": round(float(r.get("execution_time") or 0.0), 3),
-            "failures": r.get("failures"),
+            "node": f"{r.node.resource_type} {r.node.name}",
+            "status": _status(r),
+            "seconds": round(float(r.execution_time or 0.0), 3),
+            "failures": r.failures,
         }
-        for r in json.loads(run_results.read_text(encoding="utf-8")).get("results", [])
+        for r in result.results
     ]
     with contextlib.suppress(MissingContextError):
         create_table_artifact(key="dbt-nodes", table=rows, description="dbt build: every node's status and seconds")
@@ -302,19 +282,20 @@ def _stop(done: threading.Event, seconds: float = STOP_GRACE_SECONDS) -> bool:
     return False
 
 
-def summarise(run_results: Path, success: bool) -> DbtSummary:
+def summarise(result: Any, success: bool) -> DbtSummary:
+    """The build's outcome from dbt's own result object (a RunExecutionResult, or None when dbt
+    could not start): counts by node type and status, and each failure in one line."""
     summary = DbtSummary(success=success)
-    if not run_results.is_file():
+    if result is None:
         return summary
-    data = json.loads(run_results.read_text(encoding="utf-8"))
-    summary.elapsed_seconds = float(data.get("elapsed_time") or 0.0)
-    for result in data.get("results", []):
-        unique_id: str = result.get("unique_id", "")
-        status = result.get("status")
-        kind = unique_id.split(".", 1)[0]
-        summary.sql_seconds += float(result.get("execution_time") or 0.0)
+    summary.elapsed_seconds = float(result.elapsed_time or 0.0)
+    for node_result in result.results:
+        kind, name = node_result.node.resource_type, node_result.node.name
+        status = _status(node_result)
+        seconds = float(node_result.execution_time or 0.0)
+        summary.sql_seconds += seconds
         if kind == "model":
-            summary.model_seconds += float(result.get("execution_time") or 0.0)
+            summary.model_seconds += seconds
         if status == "skipped":
             summary.skipped += 1
         if kind == "model" and status == "success":
@@ -327,13 +308,16 @@ def summarise(run_results: Path, success: bool) -> DbtSummary:
             elif status in ("fail", "error", "warn"):
                 summary.tests_failed += 1
         if status in ("fail", "error"):
-            parts = unique_id.split(".")
-            name = parts[-1] if kind == "unit_test" or len(parts) < 3 else parts[2]
-            failures = result.get("failures")
+            failures = node_result.failures
             plural = "s" if failures != 1 else ""
-            what = f"{failures} failing row{plural}" if failures else (result.get("message") or status)
+            what = f"{failures} failing row{plural}" if failures else (node_result.message or status)
             summary.failures.append(f"{kind} {name}: {what}")
-            if result.get("relation_name"):
-                summary.failed_relations[summary.failures[-1]] = result["relation_name"]
+            relation = getattr(node_result.node, "relation_name", None)
+            if relation:
+                summary.failed_relations[summary.failures[-1]] = relation
     summary.success = success and not summary.failures
     return summary
+
+
+def _status(node_result: Any) -> str:
+    return str(getattr(node_result.status, "value", node_result.status))

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from flows.catalogue import Edition, FileKind
 from flows.errors import ParseError
-from flows.parsers import Batches, labels, placeholders
-from flows.parsers.totals import COUNTRY_CODE_LIMIT
-from flows.tables import Columns
-from flows.workbook import (
+from flows.ingest.catalogue import Edition, FileKind
+from flows.parse import Batches, labels, placeholders
+from flows.parse.tables import Columns
+from flows.parse.totals import COUNTRY_CODE_LIMIT
+from flows.parse.workbook import (
     Header,
     StreamedSheet,
     Workbook,
@@ -48,7 +48,7 @@ def stream_origin_destination(path: Path, sha256: str, edition: Edition) -> Batc
     memory does not grow with the sheet. A problem further down raises from the iteration.
 
     The layout is told by the header of `Table 1`: the long table of Rev.2020/2024 (one row per
-    destination and origin), or the matrix of Rev.2015-2019 (origins in columns, flows.parsers.od_matrix)."""
+    destination and origin), or the matrix of Rev.2015-2019 (origins in columns, flows.parse.od_matrix)."""
     book = Workbook(path, placeholders(edition, FileKind.ORIGIN_DESTINATION))
     sheet = book.stream(_first_table(book))
     try:
@@ -58,7 +58,7 @@ def stream_origin_destination(path: Path, sha256: str, edition: Edition) -> Batc
             edition.years,
         )
     except ParseError:
-        from flows.parsers.od_matrix import matrix_header, stream_od_matrix
+        from flows.parse.od_matrix import matrix_header, stream_od_matrix
 
         if matrix_header(sheet) is None:
             raise

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from flows.archive import archived_copies
-from flows.catalogue import Catalogue, Edition, ReleaseFile
-from flows.identity import ACCEPT_FLAG, FileIdentity, Verdict, find_acceptance, judge
+from flows.ingest.archive import archived_copies
+from flows.ingest.catalogue import Catalogue, Edition, ReleaseFile
+from flows.ingest.identity import ACCEPT_FLAG, FileIdentity, Verdict, find_acceptance, judge
 from flows.run_record import load_records
 from flows.settings import Settings
 
@@ -182,8 +182,8 @@ def _last_validators(settings: Settings) -> dict[tuple[str, str], tuple[str | No
     found: dict[tuple[str, str], tuple[str | None, str | None, str | None]] = {}
     for record in load_records(settings.runs_dir):
         for i in record.inputs:
-            if i.get("etag") or i.get("last_modified"):
-                found[(i["edition"], i["name"])] = (i.get("etag"), i.get("last_modified"), i.get("sha256"))
+            if i.etag or i.last_modified:
+                found[(i.edition, i.name)] = (i.etag, i.last_modified, i.sha256)
     return found
 
 

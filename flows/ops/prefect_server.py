@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from flows.internals import PREFECT_EPHEMERAL_ENV, prefect_server_command
+from flows.ops.internals import PREFECT_EPHEMERAL_ENV, prefect_server_command
 
 STARTUP_TIMEOUT_SECONDS = 60.0
 PR_SET_PDEATHSIG = 1

@@ -17,63 +17,21 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
 import httpx
 
-from flows.catalogue import Catalogue, Edition, ReleaseFile
-from flows.http import RedirectRefused, source_client
+from flows.ingest.catalogue import Catalogue, Edition, ReleaseFile
+from flows.ingest.http import RedirectRefused, source_client
+from flows.results import ChangeReport, ChangeVerdict, FetchedFile, FileChange
 from flows.run_record import RunRecord, load_records
 from flows.settings import PROJECT_DIR, Settings
 
-Verdict = Literal["same", "changed", "new", "removed", "unknown"]
 # Besides the release files, what the published result depends on (see build_fingerprint).
 CODE_DIRS = ["flows", "expectations"]
 SKIP_DIRS = {"__pycache__", "target", "logs", "dbt_packages", ".mypy_cache"}
 SKIP_SUFFIXES = {".pyc", ".msgpack"}
 BUILD_CHANGED = "the catalogue, the pipeline's code or the dbt project changed since the baseline"
-
-
-@dataclass(frozen=True)
-class FileChange:
-    edition: str
-    kind: str
-    name: str
-    verdict: Verdict
-    detail: str
-
-    def describe(self) -> str:
-        return f"{self.edition} {self.kind} ({self.name}): {self.verdict}, {self.detail}"
-
-
-@dataclass
-class ChangeReport:
-    """What the run found against its baseline, and whether it must rebuild."""
-
-    baseline_run: str | None
-    build_fingerprint: str
-    files: list[FileChange] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)  # why a rebuild is needed; empty = unchanged
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.reasons)
-
-    def add(self, change: FileChange) -> None:
-        self.files.append(change)
-        if change.verdict != "same":
-            self.reasons.append(change.describe())
-
-    def as_record(self) -> dict[str, Any]:
-        return {
-            "baseline_run": self.baseline_run,
-            "build_fingerprint": self.build_fingerprint,
-            "rebuild": self.changed,
-            "reasons": self.reasons,
-            "files": [f.__dict__ for f in self.files],
-        }
 
 
 def baseline(settings: Settings) -> RunRecord | None:
@@ -128,7 +86,7 @@ def ask_sources(cat: Catalogue, settings: Settings, base: RunRecord | None, fing
     report = _against(base, fingerprint)
     if base is None:
         return report
-    before = {(i["edition"], i["kind"]): i for i in base.inputs}
+    before = {i.key: i for i in base.inputs}
     for edition in cat.editions:
         for spec in edition.ingested:
             report.add(_ask(edition, spec, before.get((edition.edition, spec.kind.value)), settings))
@@ -136,29 +94,29 @@ def ask_sources(cat: Catalogue, settings: Settings, base: RunRecord | None, fing
     return report
 
 
-def compare_bytes(base: RunRecord | None, fingerprint: str, inputs: list[dict[str, Any]]) -> ChangeReport:
+def compare_bytes(base: RunRecord | None, fingerprint: str, inputs: list[FetchedFile]) -> ChangeReport:
     """Step 2, after the fetch: the verdict by sha256. Metadata that moved over identical bytes is
     not a change; different bytes are, whatever the metadata said."""
     report = _against(base, fingerprint)
     if base is None:
         return report
-    before = {(i["edition"], i["kind"]): i for i in base.inputs}
+    before = {i.key: i for i in base.inputs}
     for i in inputs:
-        old, sha = before.get((i["edition"], i["kind"])), i.get("sha256")
+        old, sha = before.get(i.key), i.sha256
         if old is None:
-            verdict: Verdict = "new"
+            verdict: ChangeVerdict = "new"
             detail = f"sha256 {sha[:12]}" if sha else "missing at the source"
-        elif old.get("sha256") == sha:
+        elif old.sha256 == sha:
             verdict, detail = "same", f"sha256 {sha[:12]} as before" if sha else "still missing"
         else:
-            verdict, detail = "changed", f"sha256 {_short(old.get('sha256'))} -> {_short(sha)}"
-        report.add(FileChange(i["edition"], i["kind"], i["name"], verdict, detail))
-    _add_removed(report, before, {(i["edition"], i["kind"]) for i in inputs})
+            verdict, detail = "changed", f"sha256 {_short(old.sha256)} -> {_short(sha)}"
+        report.add(_change((*i.key, i.name), verdict, detail))
+    _add_removed(report, before, {i.key for i in inputs})
     return report
 
 
 def _against(base: RunRecord | None, fingerprint: str) -> ChangeReport:
-    report = ChangeReport(base.run_id if base else None, fingerprint)
+    report = ChangeReport(baseline_run=base.run_id if base else None, build_fingerprint=fingerprint)
     if base is None:
         report.reasons.append("no baseline: nothing is published, or not the version the last good run recorded")
     elif base.build_fingerprint != fingerprint:
@@ -166,27 +124,32 @@ def _against(base: RunRecord | None, fingerprint: str) -> ChangeReport:
     return report
 
 
-Inputs = dict[tuple[str, str], dict[str, Any]]  # (edition, kind) -> the run record's input entry
+Inputs = dict[tuple[str, str], FetchedFile]  # (edition, kind) -> the baseline's input
 
 
 def _add_removed(report: ChangeReport, before: Inputs, now: set[tuple[str, str]]) -> None:
     for (edition, kind), old in sorted(before.items()):
         if (edition, kind) not in now:
-            report.add(FileChange(edition, kind, old["name"], "removed", "no longer in the catalogue"))
+            report.add(_change((edition, kind, old.name), "removed", "no longer in the catalogue"))
+
+
+def _change(where: tuple[str, str, str], verdict: ChangeVerdict, detail: str) -> FileChange:
+    edition, kind, name = where
+    return FileChange(edition=edition, kind=kind, name=name, verdict=verdict, detail=detail)
 
 
 def _short(sha: str | None) -> str:
     return sha[:12] if sha else "missing"
 
 
-def _ask(edition: Edition, spec: ReleaseFile, old: dict[str, Any] | None, settings: Settings) -> FileChange:
+def _ask(edition: Edition, spec: ReleaseFile, old: FetchedFile | None, settings: Settings) -> FileChange:
     where = (edition.edition, spec.kind.value, spec.name)
     if old is None:
-        return FileChange(*where, "new", "not in the baseline")
+        return _change(where, "new", "not in the baseline")
     if settings.source_dir is not None:
         return _ask_mirror(settings.source_dir.expanduser().resolve() / spec.name, old, where)
     if spec.url is None:
-        return FileChange(*where, "same", "exported by hand; not asked over HTTP")
+        return _change(where, "same", "exported by hand; not asked over HTTP")
     with source_client(settings, spec.name, spec.url, edition.allowed_hosts or ()) as client:
         return _ask_http(client, spec.url, old, where)
 
@@ -200,33 +163,33 @@ def _identity(stat: os.stat_result) -> dict[str, int]:
     return dict(zip(IDENTITY, (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino), strict=True))
 
 
-def _ask_mirror(path: Path, old: dict[str, Any], where: tuple[str, str, str]) -> FileChange:
+def _ask_mirror(path: Path, old: FetchedFile, where: tuple[str, str, str]) -> FileChange:
     try:
         stat = path.stat()
     except FileNotFoundError:
-        if old.get("status") == "missing" or old.get("origin", "").startswith("archive:"):
-            return FileChange(*where, "same", "still not in the mirror")
-        return FileChange(*where, "unknown", "no longer in the mirror")
-    if old.get("status") == "missing":
-        return FileChange(*where, "new", "now in the mirror")
-    if _identity(stat) == {k: old.get(k) for k in IDENTITY}:
-        return FileChange(*where, "same", "size, times and inode as before")
-    return FileChange(*where, "unknown", "size, times or inode differ; the bytes decide")
+        if old.status == "missing" or old.origin.startswith("archive:"):
+            return _change(where, "same", "still not in the mirror")
+        return _change(where, "unknown", "no longer in the mirror")
+    if old.status == "missing":
+        return _change(where, "new", "now in the mirror")
+    if _identity(stat) == {k: getattr(old, k) for k in IDENTITY}:
+        return _change(where, "same", "size, times and inode as before")
+    return _change(where, "unknown", "size, times or inode differ; the bytes decide")
 
 
-def _ask_http(client: httpx.Client, url: str, old: dict[str, Any], where: tuple[str, str, str]) -> FileChange:
+def _ask_http(client: httpx.Client, url: str, old: FetchedFile, where: tuple[str, str, str]) -> FileChange:
     headers = {}
-    if old.get("etag"):
-        headers["If-None-Match"] = old["etag"]
-    if old.get("last_modified"):
-        headers["If-Modified-Since"] = old["last_modified"]
+    if old.etag:
+        headers["If-None-Match"] = old.etag
+    if old.last_modified:
+        headers["If-Modified-Since"] = old.last_modified
     if not headers:
-        return FileChange(*where, "unknown", "the server gave no ETag or Last-Modified last time")
+        return _change(where, "unknown", "the server gave no ETag or Last-Modified last time")
     try:
         with client.stream("GET", url, headers=headers) as response:  # the body is never read
             status = response.status_code
     except (httpx.HTTPError, RedirectRefused) as exc:
-        return FileChange(*where, "unknown", f"could not ask {url} ({type(exc).__name__}); the fetch decides")
+        return _change(where, "unknown", f"could not ask {url} ({type(exc).__name__}); the fetch decides")
     if status == 304:
-        return FileChange(*where, "same", "HTTP 304 Not Modified")
-    return FileChange(*where, "unknown", f"HTTP {status} to a conditional request")
+        return _change(where, "same", "HTTP 304 Not Modified")
+    return _change(where, "unknown", f"HTTP {status} to a conditional request")

@@ -18,16 +18,16 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from flows.archive import sha256_of
-from flows.dbt_build import DOCS_FILES
+from flows.build.dbt import DOCS_FILES
 from flows.durable import fsync
 from flows.errors import PublishError
+from flows.ingest.archive import sha256_of
+from flows.results import FetchedFile, Published
 from flows.run_record import RunRecord, load_records
 from flows.settings import Settings
 
@@ -39,7 +39,7 @@ TEST_FAILURES_SCHEMA = "test_failures"
 BUILD_ONLY_SCHEMAS = (TEST_FAILURES_SCHEMA, "intermediate", "staging")
 PARTIAL_PREFIX = ".partial-"
 CHECKSUMS = "checksums.json"
-# what `pipeline_runs.input_files` tells of each input (flows.fetch.FetchedFile.as_record)
+# what `pipeline_runs.input_files` tells of each input (flows.results.FetchedFile)
 INPUT_FIELDS = ("edition", "kind", "name", "status", "size", "sha256", "md5", "verdict", "official", "matched")
 logger = logging.getLogger(__name__)
 
@@ -64,14 +64,6 @@ create or replace table {MARTS_SCHEMA}.pipeline_runs (
 """
 
 
-@dataclass(frozen=True)
-class Published:
-    warehouse: Path
-    marts_dir: Path
-    version: str
-    row_counts: dict[str, int]
-
-
 def publish(settings: Settings, build_db: Path, record: RunRecord, docs_dir: Path | None = None) -> Published:
     """Publish the build, with the dbt docs found in `docs_dir` (dbt's target folder) under `docs/`."""
     partial = settings.versions_dir / f"{PARTIAL_PREFIX}{record.run_id}"
@@ -92,7 +84,9 @@ def publish(settings: Settings, build_db: Path, record: RunRecord, docs_dir: Pat
         ) from exc
     record.finished_at = finished
     _remove_old_versions(settings.versions_dir, keep={version_dir.name, previous or version_dir.name})
-    return Published(settings.warehouse_path, settings.marts_dir, version_dir.name, counts)
+    return Published(
+        warehouse=settings.warehouse_path, marts_dir=settings.marts_dir, version=version_dir.name, row_counts=counts
+    )
 
 
 def _assemble(
@@ -218,19 +212,24 @@ def _write_pipeline_runs(
                 r.duration_seconds,
                 r.editions,
                 r.source,
-                json.dumps([{k: i.get(k) for k in INPUT_FIELDS} for i in r.inputs]),
+                json.dumps([_input_fields(i) for i in r.inputs]),
                 r.missing,
                 r.warnings,
                 json.dumps(r.row_counts),
-                r.dbt.get("tests_passed"),
-                r.dbt.get("tests_failed"),
+                r.dbt.tests_passed if r.dbt else None,
+                r.dbt.tests_failed if r.dbt else None,
                 json.dumps(r.timings),
-                (r.error or {}).get("message"),
+                r.error.message if r.error else None,
             )
         )
     con.executemany(
         f"insert into {MARTS_SCHEMA}.pipeline_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
     )
+
+
+def _input_fields(i: FetchedFile) -> dict[str, object]:
+    dumped = i.model_dump(mode="json")
+    return {k: dumped[k] for k in INPUT_FIELDS}
 
 
 DATA_QUALITY_DDL = f"""
@@ -267,7 +266,7 @@ def _write_data_quality(con: duckdb.DuckDBPyConnection, record: RunRecord) -> No
             r["observed"],
             r["why"],
         )
-        for r in record.quality.get("results", [])
+        for r in (record.quality.results if record.quality else [])
     ]
     if rows:
         con.executemany(f"insert into {MARTS_SCHEMA}.data_quality values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)

@@ -1,0 +1,5 @@
+"""`python -m flows ...` is `migration-etl ...`."""
+
+from flows.ops.cli import main
+
+main()
