@@ -3,7 +3,8 @@
 Readers hold read-only connections to `published/warehouse.duckdb`, and DuckDB lets a file have
 one writer or many readers, never both, so nothing ever opens a published file for writing. A
 publish assembles a complete new version beside the old ones (`published-versions/<run id>/`: the
-database, with the run history added and checkpointed, and the Parquet copies of the marts), then
+database, with the run-log marts built (flows.build.run_log) and checkpointed, and the Parquet copies
+of the marts), then
 switches `published` to it with one atomic symlink replacement (`os.replace`). A reader sees the
 old version or the new one, never a mix of database and Parquet from different runs; a failure or
 a kill at any point before the switch leaves the old version published and untouched. The
@@ -24,11 +25,12 @@ from pathlib import Path
 import duckdb
 
 from flows.build.dbt import DOCS_FILES
+from flows.build.run_log import build_run_log
 from flows.durable import fsync
 from flows.errors import PublishError
 from flows.ingest.archive import sha256_of
-from flows.results import FetchedFile, Published
-from flows.run_record import RunRecord, load_records
+from flows.results import Published
+from flows.run_record import RunRecord
 from flows.settings import Settings
 
 MARTS_SCHEMA = "marts"
@@ -39,29 +41,7 @@ TEST_FAILURES_SCHEMA = "test_failures"
 BUILD_ONLY_SCHEMAS = (TEST_FAILURES_SCHEMA, "intermediate", "staging")
 PARTIAL_PREFIX = ".partial-"
 CHECKSUMS = "checksums.json"
-# what `pipeline_runs.input_files` tells of each input (flows.results.FetchedFile)
-INPUT_FIELDS = ("edition", "kind", "name", "status", "size", "sha256", "md5", "verdict", "official", "matched")
 logger = logging.getLogger(__name__)
-
-PIPELINE_RUNS_DDL = f"""
-create or replace table {MARTS_SCHEMA}.pipeline_runs (
-    run_id varchar primary key,
-    started_at timestamptz,
-    finished_at timestamptz,
-    status varchar,
-    duration_seconds double,
-    editions varchar[],
-    source varchar,
-    input_files json,
-    missing_files varchar[],
-    warnings varchar[],
-    rows_per_table json,
-    checks_passed integer,
-    checks_failed integer,
-    timings json,
-    error varchar
-)
-"""
 
 
 def publish(settings: Settings, build_db: Path, record: RunRecord, docs_dir: Path | None = None) -> Published:
@@ -101,10 +81,8 @@ def _assemble(
         for name in DOCS_FILES:
             shutil.copyfile(docs_dir / name, partial / "docs" / name)
     finished = datetime.now(UTC)
+    build_run_log(settings, build_db, record, finished)  # reads the intermediate schema: before it goes
     with duckdb.connect(str(build_db), config={"memory_limit": settings.duckdb_memory_limit}) as con:
-        _write_pipeline_runs(con, settings, record, finished)
-        _write_data_quality(con, record)
-        _write_known_discrepancies(con, record)  # reads the intermediate schema: before it goes
         for schema in BUILD_ONLY_SCHEMAS:  # dbt's views of failing rows, and the views over data/raw
             con.execute(f"drop schema if exists {schema} cascade")
         marts = [
@@ -193,125 +171,6 @@ def _remove_old_versions(versions_dir: Path, keep: set[str]) -> None:
                 shutil.rmtree(old)
             except OSError as exc:  # a leftover costs disk, never correctness
                 logger.warning("could not remove old published version %s: %s", old, exc)
-
-
-def _write_pipeline_runs(
-    con: duckdb.DuckDBPyConnection, settings: Settings, current: RunRecord, finished: datetime
-) -> None:
-    history = [r for r in load_records(settings.runs_dir) if r.run_id != current.run_id]
-    done = current.model_copy(update={"status": "success", "finished_at": finished})
-    con.execute(PIPELINE_RUNS_DDL)
-    rows = []
-    for r in [*history, done]:
-        rows.append(
-            (
-                r.run_id,
-                r.started_at,
-                r.finished_at,
-                r.status,
-                r.duration_seconds,
-                r.editions,
-                r.source,
-                json.dumps([_input_fields(i) for i in r.inputs]),
-                r.missing,
-                r.warnings,
-                json.dumps(r.row_counts),
-                r.dbt.tests_passed if r.dbt else None,
-                r.dbt.tests_failed if r.dbt else None,
-                json.dumps(r.timings),
-                r.error.message if r.error else None,
-            )
-        )
-    con.executemany(
-        f"insert into {MARTS_SCHEMA}.pipeline_runs values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-    )
-
-
-def _input_fields(i: FetchedFile) -> dict[str, object]:
-    dumped = i.model_dump(mode="json")
-    return {k: dumped[k] for k in INPUT_FIELDS}
-
-
-DATA_QUALITY_DDL = f"""
-create or replace table {MARTS_SCHEMA}.data_quality (
-    run_id varchar,
-    suite varchar,
-    expectation varchar,
-    "table" varchar,
-    "column" varchar,
-    release varchar,
-    success boolean,
-    unexpected_count bigint,
-    element_count bigint,
-    observed varchar,
-    why varchar
-)
-"""
-
-
-def _write_data_quality(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
-    """The quality gate's outcome for the data being published, one row per expectation."""
-    con.execute(DATA_QUALITY_DDL)
-    rows = [
-        (
-            record.run_id,
-            r["suite"],
-            r["expectation"],
-            r["table"],
-            r["column"],
-            r["release"],
-            r["success"],
-            r["unexpected_count"],
-            r["element_count"],
-            r["observed"],
-            r["why"],
-        )
-        for r in (record.quality.results if record.quality else [])
-    ]
-    if rows:
-        con.executemany(f"insert into {MARTS_SCHEMA}.data_quality values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-
-
-def _write_known_discrepancies(con: duckdb.DuckDBPyConnection, record: RunRecord) -> None:
-    """The official tables' known discrepancies (dbt_project/seeds/known_discrepancies.csv) found in
-    the workbooks this version was built from, each with its reason and figures, as rows of
-    data_quality (suite `known_discrepancies`). Only found ones: an entry of the version read that
-    is not found has failed the build already (listed_discrepancies_hold)."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'intermediate' "
-        "and table_name = 'int_known_discrepancies_observed'"
-    ).fetchone()
-    if not exists or not exists[0]:
-        return  # a build without the reconciliation (none of its editions has an O-D table)
-    con.execute(
-        f"""
-        insert into {MARTS_SCHEMA}.data_quality
-        select
-            ? as run_id,
-            'known_discrepancies' as suite,
-            check_name as expectation,
-            about as "table",
-            case
-                when partner_code is not null then concat(location_code, ' from ', partner_code)
-                else concat_ws(' ', location_name, '(' || location_code || ')')
-            end as "column",
-            release,
-            observed as success,
-            null as unexpected_count,
-            null as element_count,
-            concat_ws(', ', cast(year as varchar), sex,
-                concat(coalesce(cast(reference_value as varchar), 'not available'), ' vs ',
-                       coalesce(cast(observed_value as varchar), 'not available'))) as observed,
-            concat(reason, ' (', source, ')',
-                case when found_sha256 <> file_sha256 then concat(
-                    '; listed for the workbook with sha256 ', left(file_sha256, 12),
-                    ', found the same in the version read, ', left(found_sha256, 12)) end) as why
-        from intermediate.int_known_discrepancies_observed
-        where observed
-        order by release, check_name, location_code, partner_code, year, sex
-        """,
-        [record.run_id],
-    )
 
 
 def _sql_literal(path: Path) -> str:
