@@ -7,6 +7,8 @@ cells), grown at Nx by more synthetic locations and more reference years in equa
 totals are sums of the O-D table, so every dbt test and expectation holds by construction, and the
 catalogue written beside the files carries the edition's years and row bounds.
 
+Just over 300 lines: one writer per workbook of the edition, each the layout it imitates.
+
 Written with XlsxWriter in constant-memory mode (about 260,000 cells/s here; openpyxl's
 write-only mode is half as fast), and cached by factor and generator version: a 100x edition
 takes about three minutes to write.

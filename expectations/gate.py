@@ -14,20 +14,20 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from expectations.chunks import Chunk, chunks
 from expectations.gx_internals import forget_batches
+from expectations.results import SAMPLE_ROWS, CheckResult, QualityReport, checks_of, merge
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 DOCS_SITE = "quality_docs"
-SAMPLE_ROWS = 5
-SEXES = 3
 # Rows per validated DataFrame at most (where a table has years to split by): about 300 MB of
 # pandas for the widest table, whatever the edition's size.
 CHUNK_ROWS = 1_000_000
@@ -50,44 +50,6 @@ class EditionShape:
     years: list[int]
     expected_locations: tuple[int, int]
     expected_od_rows: tuple[int, int]
-
-
-@dataclass
-class CheckResult:
-    """One expectation's outcome on one table (and edition, for raw tables)."""
-
-    suite: str
-    expectation: str
-    table: str
-    column: str | None
-    release: str | None
-    success: bool
-    unexpected_count: int | None
-    element_count: int | None
-    observed: str | None
-    why: str | None = None
-    samples: list[dict[str, Any]] = field(default_factory=list)
-
-    def describe(self) -> str:
-        where = f"{self.table}.{self.column}" if self.column else self.table
-        scope = f" [release {self.release}]" if self.release else ""
-        if self.unexpected_count:
-            what = f"{self.unexpected_count:,} of {self.element_count:,} rows unexpected"
-        else:
-            what = f"observed {self.observed}"
-        sample = f"; e.g. {self.samples[0]}" if self.samples else ""
-        return f"{self.suite}{scope}: {self.expectation} on {where}: {what}{sample}"
-
-
-@dataclass
-class QualityReport:
-    results: list[CheckResult]
-    docs_index: Path | None
-    seconds: float
-
-    @property
-    def failures(self) -> list[CheckResult]:
-        return [r for r in self.results if not r.success]
 
 
 def load_suites() -> list[dict[str, Any]]:
@@ -122,23 +84,21 @@ def run_quality_gate(
 
     started = time.perf_counter()
     context = _context(quality_dir)
-    source = context.data_sources.add_or_update_pandas("build")
-    gx_run = RunIdentifier(run_name=run_id, run_time=datetime.now(UTC))
+    run = _Run(
+        context,
+        context.data_sources.add_or_update_pandas("build"),
+        RunIdentifier(run_name=run_id, run_time=datetime.now(UTC)),
+    )
     results: list[CheckResult] = []
     with duckdb.connect(str(build_db), read_only=True, config={"memory_limit": memory_limit}) as con:
         classification = _country_codes(con)
         for spec in load_suites():
-            meta = spec["meta"]
             suite = context.suites.add_or_update(gx.ExpectationSuite(**spec))
+            meta = spec["meta"]
             per_release: dict[str | None, list[list[CheckResult]]] = {}
-            for chunk in _chunks(con, meta.get("query") or f"select * from {meta['table']}", meta.get("per_release")):
+            source = meta.get("query") or f"select * from {meta['table']}"
+            for chunk in chunks(con, source, meta.get("per_release"), CHUNK_ROWS):
                 check_stop()
-                ids = [c for c in meta.get("id_columns", []) if c in chunk.frame.columns]
-                result_format = {
-                    "result_format": "SUMMARY",
-                    "partial_unexpected_count": SAMPLE_ROWS,
-                    "unexpected_index_column_names": ids,
-                }
                 params: dict[str, Any] = {}
                 if chunk.release is not None:
                     edition = editions[chunk.release]
@@ -148,17 +108,9 @@ def run_quality_gate(
                         **_row_bounds(meta.get("row_bounds"), edition, len(chunk.years or edition.years), chunk.sexes),
                         "min_filled": _min_filled(previous, spec["name"], chunk.release),
                     }
-                definition = _definition(context, source, suite, spec["name"] + chunk.suffix)
-                outcome = definition.run(
-                    batch_parameters={"dataframe": chunk.frame},
-                    expectation_parameters=params,
-                    result_format=result_format,
-                    run_id=gx_run,
-                )
-                per_release.setdefault(chunk.release, []).append(_checks(spec, outcome, chunk.release))
-                forget_batches(definition)
+                per_release.setdefault(chunk.release, []).append(run.validate(spec, suite, chunk, params))
             for parts in per_release.values():
-                results += _merge(parts)
+                results += merge(parts)
     docs = _build_docs(context, quality_dir)
     report = QualityReport(results, docs, time.perf_counter() - started)
     if report.failures:
@@ -170,6 +122,33 @@ def run_quality_gate(
             report,
         )
     return report
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One gate run's Great Expectations context, pandas data source and run id."""
+
+    context: Any
+    source: Any
+    gx_run: Any
+
+    def validate(self, spec: dict[str, Any], suite: Any, chunk: Chunk, params: dict[str, Any]) -> list[CheckResult]:
+        """One suite on one chunk, with its edition's parameters; its batch is forgotten after."""
+        ids = [c for c in spec["meta"].get("id_columns", []) if c in chunk.frame.columns]
+        result_format = {
+            "result_format": "SUMMARY",
+            "partial_unexpected_count": SAMPLE_ROWS,
+            "unexpected_index_column_names": ids,
+        }
+        definition = _definition(self.context, self.source, suite, spec["name"] + chunk.suffix)
+        outcome = definition.run(
+            batch_parameters={"dataframe": chunk.frame},
+            expectation_parameters=params,
+            result_format=result_format,
+            run_id=self.gx_run,
+        )
+        forget_batches(definition)
+        return checks_of(spec, outcome, chunk.release)
 
 
 def _min_filled(previous: Sequence[Mapping[str, Any]], suite: str, release: str) -> float:
@@ -258,140 +237,3 @@ def _row_bounds(kind: str | None, edition: EditionShape, years: int, sexes: int)
     }[kind]
     scale = 1 if kind == "classification" else per_year_and_sex
     return {"min_rows": low * scale, "max_rows": high * scale}
-
-
-@dataclass
-class Chunk:
-    """The rows one validation sees: one edition's (for raw tables), or some years of them."""
-
-    release: str | None
-    years: list[int] | None  # None: every year
-    frame: Any  # pandas.DataFrame
-
-    @property
-    def sexes(self) -> int:
-        """How many sexes the rows hold (both sexes only, or all three)."""
-        if "sex" not in self.frame.columns:
-            return SEXES
-        return max(1, int(self.frame["sex"].nunique()))
-
-    @property
-    def suffix(self) -> str:
-        """The Data Docs batch name's tail: each edition's (and year range's) validation its own page."""
-        tail = f"_release_{self.release}" if self.release is not None else ""
-        return tail + (f"_years_{self.years[0]}_{self.years[-1]}" if self.years else "")
-
-
-def _chunks(con: duckdb.DuckDBPyConnection, source: str, per_release: bool) -> Iterator[Chunk]:
-    """The suite's rows as DataFrames of at most about CHUNK_ROWS rows, split by edition (raw
-    tables) and then, only where one would be larger, by ranges of years.
-
-    Every check here holds per year (each key and each sum includes the year; row-count bounds
-    scale with the years in the chunk), so checking a table year range by year range is the
-    same check, and memory stays bounded however many rows an edition has."""
-    release_col = "release" if per_release else "null"
-    year_col = "year" if "year" in _columns(con, source) else "null"
-    counts = con.execute(
-        f"select {release_col}, {year_col}, count(*) from ({source}) group by all order by all"
-    ).fetchall()
-    releases: dict[str | None, list[tuple[int | None, int]]] = {}
-    for release, year, n in counts:
-        releases.setdefault(None if release is None else str(release), []).append((year, n))
-    if not releases and not per_release:
-        releases[None] = []  # an empty table is still validated (and fails what it must)
-    for release, years in releases.items():
-        rows, params = f"select * from ({source}) where true", []
-        if release is not None:  # only per-edition suites' rows have (and are split by) a release
-            rows, params = f"select * from ({source}) where release = ?", [release]
-        if sum(n for _, n in years) <= CHUNK_ROWS or any(y is None for y, _ in years):
-            yield Chunk(release, None, con.execute(rows, params).df())
-            continue
-        for group in _year_groups(years):
-            yield Chunk(release, group, con.execute(f"{rows} and list_contains(?, year)", [*params, group]).df())
-
-
-def _columns(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
-    return [d[0] for d in con.execute(f"select * from ({source}) limit 0").description or []]
-
-
-def _year_groups(years: list[tuple[int | None, int]]) -> list[list[int]]:
-    groups: list[list[int]] = [[]]
-    rows = 0
-    for year, n in years:
-        if groups[-1] and rows + n > CHUNK_ROWS:
-            groups.append([])
-            rows = 0
-        groups[-1].append(int(year or 0))
-        rows += n
-    return groups
-
-
-def _merge(parts: list[list[CheckResult]]) -> list[CheckResult]:
-    """One result per expectation from its results on each chunk: failed if any chunk failed,
-    counts summed, samples from the first chunks that have them."""
-    if len(parts) == 1:
-        return parts[0]
-    merged = []
-    for same in zip(*parts, strict=True):
-        first = same[0]
-        failed = [r for r in same if not r.success]
-        counted = [r.unexpected_count for r in same if r.unexpected_count is not None]
-        elements = [r.element_count for r in same if r.element_count is not None]
-        observed = [r.observed for r in same if r.observed is not None]
-        if first.expectation == "expect_table_row_count_to_be_between" and all(o.isdigit() for o in observed):
-            total_observed: str | None = str(sum(int(o) for o in observed))
-        else:
-            total_observed = (failed[0] if failed else first).observed
-        merged.append(
-            CheckResult(
-                suite=first.suite,
-                expectation=first.expectation,
-                table=first.table,
-                column=first.column,
-                release=first.release,
-                success=not failed,
-                unexpected_count=sum(counted) if counted else None,
-                element_count=sum(elements) if elements else None,
-                observed=total_observed,
-                why=first.why,
-                samples=[s for r in same for s in r.samples][:SAMPLE_ROWS],
-            )
-        )
-    return merged
-
-
-def _checks(spec: dict[str, Any], outcome: Any, release: str | None) -> list[CheckResult]:
-    table = spec["meta"]["table"]
-    checks = []
-    for r in outcome.results:
-        config = r.expectation_config
-        kwargs = config.kwargs
-        column = kwargs.get("column") or (",".join(kwargs["column_list"]) if "column_list" in kwargs else None)
-        result = r.result or {}
-        samples = [_plain(s) for s in (result.get("partial_unexpected_index_list") or [])[:SAMPLE_ROWS]]
-        if not samples and result.get("partial_unexpected_list"):
-            samples = [{"value": _plain(v)} for v in result["partial_unexpected_list"][:SAMPLE_ROWS]]
-        observed = result.get("observed_value")
-        if r.exception_info and r.exception_info.get("raised_exception"):
-            observed = f"error: {r.exception_info.get('exception_message')}"
-        checks.append(
-            CheckResult(
-                suite=spec["name"],
-                expectation=config.type,
-                table=table,
-                column=column,
-                release=release,
-                success=bool(r.success),
-                unexpected_count=result.get("unexpected_count"),
-                element_count=result.get("element_count"),
-                observed=None if observed is None else str(_plain(observed)),
-                why=(config.meta or {}).get("why"),
-                samples=samples,
-            )
-        )
-    return checks
-
-
-def _plain(value: Any) -> Any:
-    """numpy and pandas scalars to plain JSON values."""
-    return json.loads(json.dumps(value, default=lambda v: v.item() if hasattr(v, "item") else str(v)))

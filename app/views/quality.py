@@ -17,7 +17,6 @@ KIND_WORDS = {
     "mirror reconstruction": "belong to the mirror's reconstructions, not the official files",
     "unverified source": "come from a third-party copy nobody has checked (published, marked unverified)",
 }
-OLD_CHECKSUM_WORDS = {"verified": "official", "not-official": "not the official file", "unverified": "unverified"}
 st.title("Data & quality")
 runs = queries.pipeline_runs()
 # the run that built this version; runs that found nothing changed are counted, not shown
@@ -45,8 +44,6 @@ for line in last["warnings"]:
 
 st.subheader("Source files")
 files = pd.DataFrame(json.loads(last["input_files"]))
-if "verdict" not in files and "checksum" in files:  # a version published before verdicts were recorded
-    files["verdict"] = files["checksum"].map(OLD_CHECKSUM_WORDS)
 files = files.reindex(columns=[*FILE_COLUMNS, "status"])
 files.loc[files["status"] == "missing", "verdict"] = "file missing"
 st.dataframe(

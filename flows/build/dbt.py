@@ -8,7 +8,6 @@ run in the same process (tests, a long-lived worker) would otherwise inherit the
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import json
 import logging
@@ -17,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import yaml
 
 from flows import interrupts
+from flows.build.dbt_results import node_artifact, node_logger, run_logger, summarise, with_samples
 from flows.errors import BuildError
 from flows.ops.internals import dbt_cancel_running_queries, dbt_close_database
 from flows.results import DbtSummary
@@ -84,10 +83,27 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
     # interrupted build would otherwise print a failure for every query its cancellation ended
     args = ["build", "--exclude", "tag:run_log", *project_args(settings, build_db)]
     args += ["--log-level", "none", "--log-level-file", "info"]
-    run_logger = _run_logger()
-    runner = dbtRunner(callbacks=[_node_logger(run_logger)])
-    outcome: dict[str, Any] = {}
+    result = _invoke_with_deadline(dbtRunner(callbacks=[node_logger(run_logger())]), args, settings.dbt_timeout_seconds)
+    summary = summarise(result.result, bool(result.success))
+    node_artifact(result.result)
+    if not summary.success:
+        detail = "; ".join(with_samples(build_db, summary.failed_relations, summary.failures[:MAX_REPORTED]))
+        detail = detail or str(result.exception or "unknown failure")
+        more = f" (+{len(summary.failures) - MAX_REPORTED} more)" if len(summary.failures) > MAX_REPORTED else ""
+        raise BuildError(f"dbt build failed: {detail}{more}")
+    return summary
 
+
+def _invoke_with_deadline(runner: Any, args: list[str], seconds: float) -> Any:
+    """dbt's result, or a BuildError when it could not start or ran past `seconds`.
+
+    In a thread, so a hung build ends at a deadline (or an interruption) instead of hanging the
+    refresh: its running queries are then cancelled, so it stops rather than running on unseen.
+    In a copy of this thread's context: the node logs it sends to Prefect must reach the run's API
+    (a thread of its own would see no API configured, and Prefect would start a server of its own).
+    Waited for on an Event, not Thread.join: a join that Ctrl-C interrupts marks the thread as
+    ended while it still runs (CPython's bpo-45274 handling), and its queries would go on unseen."""
+    outcome: dict[str, Any] = {}
     done = threading.Event()
 
     def invoke() -> None:
@@ -98,16 +114,10 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
         finally:
             done.set()
 
-    # A thread, so a hung build ends at a deadline (or an interruption) instead of hanging the
-    # refresh: its running queries are then cancelled, so it stops rather than running on unseen.
-    # In a copy of this thread's context: the node logs it sends to Prefect must reach the run's API
-    # (a thread of its own would see no API configured, and Prefect would start a server of its own).
-    # Waited for on an Event, not Thread.join: a join that Ctrl-C interrupts marks the thread as
-    # ended while it still runs (CPython's bpo-45274 handling), and its queries would go on unseen.
     context = contextvars.copy_context()
     worker = threading.Thread(target=context.run, args=(invoke,), name="dbt-build", daemon=True)
     worker.start()
-    deadline = time.monotonic() + settings.dbt_timeout_seconds
+    deadline = time.monotonic() + seconds
     try:
         while not done.is_set() and time.monotonic() < deadline:
             done.wait(min(0.5, max(0.0, deadline - time.monotonic())))
@@ -118,7 +128,7 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
     if not done.is_set():
         stopped = _stop(done)
         raise BuildError(
-            f"dbt build did not finish within {settings.dbt_timeout_seconds:g} s "
+            f"dbt build did not finish within {seconds:g} s "
             f"(MIGRATION_ETL_DBT_TIMEOUT_SECONDS); {'stopped' if stopped else 'its queries were cancelled'}, "
             "nothing was published"
         )
@@ -126,75 +136,7 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
     if "error" in outcome:  # dbt could not start: project, profile or adapter error
         exc = outcome["error"]
         raise BuildError(f"dbt build could not run: {exc}") from exc
-    result = outcome["result"]
-    summary = summarise(result.result, bool(result.success))
-    _node_artifact(result.result)
-    if not summary.success:
-        detail = "; ".join(_with_samples(build_db, summary.failed_relations, summary.failures[:MAX_REPORTED]))
-        detail = detail or str(result.exception or "unknown failure")
-        more = f" (+{len(summary.failures) - MAX_REPORTED} more)" if len(summary.failures) > MAX_REPORTED else ""
-        raise BuildError(f"dbt build failed: {detail}{more}")
-    return summary
-
-
-def _run_logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    """The Prefect run's logger (so node results show in the UI), or this module's outside a run."""
-    from prefect.exceptions import MissingContextError
-    from prefect.logging import get_run_logger
-
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logger
-
-
-def _node_logger(run_logger: logging.Logger | logging.LoggerAdapter[logging.Logger]) -> Any:
-    """A dbt callback: one log line per finished node, at warning level when it did not pass.
-
-    dbt calls it from its own worker threads, which do not carry the run's context: each line is
-    logged in a copy of the context the callback was made in, so it reaches the run's Prefect API
-    (without it Prefect, seeing no API configured there, started a server of its own)."""
-    context = contextvars.copy_context()
-
-    def on_event(event: Any) -> None:
-        if event.info.name != "NodeFinished":
-            return
-        node, result = event.data.node_info, event.data.run_result
-        status = result.status or node.node_status
-        level = logging.INFO if status in ("success", "pass") else logging.WARNING
-        message = f": {result.message}" if result.message and status not in ("success", "pass") else ""
-        context.copy().run(
-            run_logger.log,
-            level,
-            "dbt %s %s: %s in %.2fs%s",
-            node.resource_type,
-            node.node_name,
-            status,
-            result.execution_time,
-            message,
-        )
-
-    return on_event
-
-
-def _node_artifact(result: Any) -> None:
-    """Every node's status and time as a table on the flow run (no-op outside a Prefect run)."""
-    from prefect.artifacts import create_table_artifact
-    from prefect.exceptions import MissingContextError
-
-    if result is None:
-        return
-    rows = [
-        {
-            "node": f"{r.node.resource_type} {r.node.name}",
-            "status": _status(r),
-            "seconds": round(float(r.execution_time or 0.0), 3),
-            "failures": r.failures,
-        }
-        for r in result.results
-    ]
-    with contextlib.suppress(MissingContextError):
-        create_table_artifact(key="dbt-nodes", table=rows, description="dbt build: every node's status and seconds")
+    return outcome["result"]
 
 
 DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
@@ -226,50 +168,6 @@ def generate_docs(settings: Settings, build_db: Path) -> Path:
     return target_path
 
 
-def _with_samples(build_db: Path, relations: dict[str, str], failures: list[str]) -> list[str]:
-    """Each failure with its first failing row, read from the view dbt stored it in, so the
-    message names the file, sheet, row and column where the data carries them."""
-    if not relations:
-        return failures
-    described = []
-    try:
-        con = duckdb.connect(str(build_db), read_only=True)
-    except duckdb.Error:
-        return failures
-    with con:
-        for failure in failures:
-            relation = relations.get(failure)
-            if relation is None:
-                described.append(failure)
-                continue
-            try:
-                cursor = con.execute(f"select * from {relation} limit 1")
-                names = [d[0] for d in cursor.description or []]
-                row = cursor.fetchone()
-            except duckdb.Error:
-                row = None
-            described.append(f"{failure}, e.g. {describe_row(dict(zip(names, row, strict=True)))}" if row else failure)
-    return described
-
-
-def describe_row(row: dict[str, Any]) -> str:
-    """A failing row as 'file, sheet 'S', row N, column C: key=value, ...'."""
-    where = []
-    if row.get("source_file"):
-        where.append(str(row["source_file"]))
-    if row.get("source_sheet"):
-        where.append(f"sheet '{row['source_sheet']}'")
-    if row.get("source_row") is not None:
-        where.append(f"row {row['source_row']}")
-    if row.get("source_column"):
-        where.append(f"column {row['source_column']}")
-    skip = {"source_file", "source_sheet", "source_row", "source_column", "source_sha256"}
-    fields = ", ".join(
-        f"{k}={v}" for k, v in row.items() if k not in skip and v is not None and not k.endswith("_is_null")
-    )
-    return f"{', '.join(where)}: {fields}" if where else fields
-
-
 def _stop(done: threading.Event, seconds: float = STOP_GRACE_SECONDS) -> bool:
     """Cancel dbt's running queries until its thread ends (dbt goes on to the next node after a
     cancelled one, so once is not enough), then close its database; whether both happened within
@@ -288,44 +186,3 @@ def _stop(done: threading.Event, seconds: float = STOP_GRACE_SECONDS) -> bool:
             time.sleep(0.1)
     logger.warning("dbt did not stop within %.0f s of its queries being cancelled", seconds)
     return False
-
-
-def summarise(result: Any, success: bool) -> DbtSummary:
-    """The build's outcome from dbt's own result object (a RunExecutionResult, or None when dbt
-    could not start): counts by node type and status, and each failure in one line."""
-    summary = DbtSummary(success=success)
-    if result is None:
-        return summary
-    summary.elapsed_seconds = float(result.elapsed_time or 0.0)
-    for node_result in result.results:
-        kind, name = node_result.node.resource_type, node_result.node.name
-        status = _status(node_result)
-        seconds = float(node_result.execution_time or 0.0)
-        summary.sql_seconds += seconds
-        if kind == "model":
-            summary.model_seconds += seconds
-        if status == "skipped":
-            summary.skipped += 1
-        if kind == "model" and status == "success":
-            summary.models += 1
-        elif kind in ("test", "unit_test"):
-            if kind == "unit_test":
-                summary.unit_tests += 1
-            if status == "pass":
-                summary.tests_passed += 1
-            elif status in ("fail", "error", "warn"):
-                summary.tests_failed += 1
-        if status in ("fail", "error"):
-            failures = node_result.failures
-            plural = "s" if failures != 1 else ""
-            what = f"{failures} failing row{plural}" if failures else (node_result.message or status)
-            summary.failures.append(f"{kind} {name}: {what}")
-            relation = getattr(node_result.node, "relation_name", None)
-            if relation:
-                summary.failed_relations[summary.failures[-1]] = relation
-    summary.success = success and not summary.failures
-    return summary
-
-
-def _status(node_result: Any) -> str:
-    return str(getattr(node_result.status, "value", node_result.status))

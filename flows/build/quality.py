@@ -15,6 +15,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from expectations import gate
+from expectations.results import QualityReport
 from flows import interrupts
 from flows.errors import EtlError
 from flows.ingest.catalogue import Catalogue
@@ -37,7 +38,7 @@ class QualityFailed(EtlError, gate.QualityFailed):
         self.summary = summary
 
 
-def summarise(report: gate.QualityReport) -> QualitySummary:
+def summarise(report: QualityReport) -> QualitySummary:
     return QualitySummary(
         suites=len({r.suite for r in report.results}),
         expectations=len(report.results),

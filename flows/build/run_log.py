@@ -11,7 +11,8 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from flows.build.dbt import project_args, run_log_dir, summarise, write_profile
+from flows.build.dbt import project_args, run_log_dir, write_profile
+from flows.build.dbt_results import summarise
 from flows.errors import PublishError
 from flows.ops.internals import dbt_close_database
 from flows.run_record import RunRecord, load_records

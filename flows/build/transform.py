@@ -33,16 +33,13 @@ def dbt_docs_task(settings: Settings, build_db: Path) -> Path:
 
 
 def new_build_db(settings: Settings) -> Path:
-    """A fresh build folder for this run; leftovers of earlier (failed or killed) runs are removed.
+    """A fresh build folder for this run; what an earlier (failed or killed) run left is removed.
 
     Always the same path: dbt's partial parsing keys on the profile, the database path included,
     and a path per run made every build re-parse the whole project (3.5 s)."""
-    settings.build_dir.mkdir(parents=True, exist_ok=True)
-    for old in settings.build_dir.iterdir():
-        if old.is_dir() and (old.name.startswith("run-") or old.name == BUILD_FOLDER):
-            shutil.rmtree(old, ignore_errors=True)
     run_dir = settings.build_dir / BUILD_FOLDER
-    run_dir.mkdir()
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
     return run_dir / "warehouse.duckdb"
 
 

@@ -2,6 +2,11 @@
 
 Kept as a committed YAML file validated by pydantic, so a typo in a new edition fails at load time
 with the field named, before any download starts.
+
+Over 300 lines, on purpose: it is the schema of `flows/releases.yaml`, one pydantic model per level
+of the file (catalogue, edition, file, known version), each field with the description a
+contributor reads when adding an edition, validated together (two records of one hash that
+disagree refuse the whole catalogue). Split, the file's schema would be read in pieces.
 """
 
 from __future__ import annotations

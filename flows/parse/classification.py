@@ -16,18 +16,11 @@ import pyarrow as pa
 from flows.errors import ParseError
 from flows.ingest.catalogue import Edition
 from flows.parse import labels
+from flows.parse.cells import clean_name, location_code, location_name, normalise_label
+from flows.parse.header import HEADER_SCAN_ROWS, data_rows
+from flows.parse.header import Header as _Header
 from flows.parse.tables import Columns
-from flows.parse.workbook import (
-    HEADER_SCAN_ROWS,
-    Sheet,
-    Workbook,
-    clean_name,
-    data_rows,
-    location_code,
-    location_name,
-    normalise_label,
-)
-from flows.parse.workbook import Header as _Header
+from flows.parse.workbook import Sheet, Workbook
 
 SHEET = "Annex"
 INCOME_GROUPS = (1503, 1502, 1501, 1500, 1518)  # high, upper-middle, lower-middle, low, none

@@ -14,8 +14,8 @@ import pyarrow as pa
 
 from flows.errors import ParseError, quoted
 from flows.ingest.catalogue import Edition
+from flows.parse.cells import MAX_LOCATION_CODE, MAX_NAME_CHARS
 from flows.parse.tables import Columns
-from flows.parse.workbook import MAX_LOCATION_CODE, MAX_NAME_CHARS
 
 COLUMNS = {
     "code": "m49 code",

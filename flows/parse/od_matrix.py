@@ -16,6 +16,9 @@ migrants and is not landed (the long layout does not list such pairs either); th
 landed whole, blanks included, so the reconciliation can compare it cell by cell. A workbook
 without its male and female tables lands both sexes only; one without both-sexes tables is an
 error.
+
+Over 300 lines, on purpose: one layout, read end to end (the titles, the contents sheet, the two
+header rows, the origin names, the rows, the coverage check), in the order a reader checks it.
 """
 
 from __future__ import annotations
@@ -30,18 +33,8 @@ import pyarrow as pa
 from flows.errors import ParseError, quoted
 from flows.ingest.catalogue import Edition, FileKind
 from flows.parse import Batches, labels
-from flows.parse.origin_destination import BATCH_ROWS
-from flows.parse.tables import Columns
-from flows.parse.totals import COUNTRY_CODE_LIMIT
-from flows.parse.unknown_origins import unknown_origin_codes
-from flows.parse.workbook import (
-    HEADER_SCAN_ROWS,
-    SEX_LABELS,
-    SEXES,
+from flows.parse.cells import (
     Cell,
-    Sheet,
-    StreamedSheet,
-    Workbook,
     as_year,
     column_letter,
     count_value,
@@ -49,8 +42,13 @@ from flows.parse.workbook import (
     location_name,
     name_key,
     normalise_label,
-    sex_of,
 )
+from flows.parse.header import HEADER_SCAN_ROWS, SEX_LABELS, SEXES, sex_of
+from flows.parse.origin_destination import BATCH_ROWS
+from flows.parse.tables import Columns
+from flows.parse.totals import COUNTRY_CODE_LIMIT
+from flows.parse.unknown_origins import unknown_origin_codes
+from flows.parse.workbook import Sheet, StreamedSheet, Workbook
 
 WORLD = 900
 TABLE_SHEET = re.compile(r"^\s*table\s+(\d+)\s*$", re.IGNORECASE)

@@ -17,21 +17,11 @@ import pyarrow as pa
 from flows.errors import ParseError
 from flows.ingest.catalogue import Edition, FileKind
 from flows.parse import Batches, labels, placeholders
+from flows.parse.cells import column_letter, count_value, location_code, location_name
+from flows.parse.header import Header, YearBlock, block_label, data_rows, find_header
 from flows.parse.tables import Columns
 from flows.parse.totals import COUNTRY_CODE_LIMIT
-from flows.parse.workbook import (
-    Header,
-    StreamedSheet,
-    Workbook,
-    YearBlock,
-    block_label,
-    column_letter,
-    count_value,
-    data_rows,
-    find_header,
-    location_code,
-    location_name,
-)
+from flows.parse.workbook import StreamedSheet, Workbook
 
 SHEET = "Table 1"
 BATCH_ROWS = 262_144  # long rows per Arrow batch: about 60 MB of Python objects at most
@@ -98,8 +88,6 @@ def _batches(
     dest_col, origin_col, dest_name_col, origin_name_col = columns
     out = Columns("od_stock")
     data = out.data
-    # first row of each (destination, origin); an aggregate's figures too, to tell a harmless
-    # repeat from a conflicting one (country pairs are never repeated, so theirs are not kept)
     seen: dict[tuple[int, int], tuple[int, list[object] | None]] = {}
     sheet_name = sheet.name
     n_rows = 0
@@ -112,30 +100,11 @@ def _batches(
                 continue
             missing_col = dest_col if dest is None else origin_col
             raise sheet.error("row has numbers but no location code", row=r, col=missing_col)
-        key = (dest, origin)
-        if key in seen:
-            first_row, first_values = seen[key]
-            is_pair = dest < COUNTRY_CODE_LIMIT and origin < COUNTRY_CODE_LIMIT
-            if is_pair or first_values != values:
-                raise sheet.error(
-                    f"destination {dest} / origin {origin} is listed again (first on row {first_row + 1})"
-                    + ("" if is_pair else " with different values"),
-                    row=r,
-                    col=dest_col,
-                )
-            continue  # an aggregate destination listed twice with the same figures
-        seen[key] = (r, None if dest < COUNTRY_CODE_LIMIT and origin < COUNTRY_CODE_LIMIT else values)
+        if _repeated(sheet, seen, (dest, origin), r, values, dest_col):
+            continue
         n_rows += 1
-        dest_name = (
-            location_name(sheet, r, dest_name_col, row[dest_name_col], "destination")
-            if dest_name_col is not None
-            else None
-        )
-        origin_name = (
-            location_name(sheet, r, origin_name_col, row[origin_name_col], "origin")
-            if origin_name_col is not None
-            else None
-        )
+        dest_name = _name(sheet, r, row, dest_name_col, "destination")
+        origin_name = _name(sheet, r, row, origin_name_col, "origin")
         for (block, c, year, letter, label), value in zip(cells, values, strict=True):
             migrants, flag = count_value(sheet, r, c, value, label)
             data["release"].append(release)
@@ -158,3 +127,35 @@ def _batches(
         raise sheet.error("no data rows below the header", row=header.row)
     if len(out):
         yield out.take_batch()
+
+
+def _repeated(
+    sheet: StreamedSheet,
+    seen: dict[tuple[int, int], tuple[int, list[object] | None]],
+    key: tuple[int, int],
+    r: int,
+    values: list[object],
+    dest_col: int,
+) -> bool:
+    """Whether (destination, origin) was listed before. `seen` keeps the first row of each, and an
+    aggregate's figures too, to tell a harmless repeat (an aggregate destination listed twice with
+    the same figures: passed over) from a conflicting one (refused). A country pair is never
+    repeated, so its figures are not kept."""
+    dest, origin = key
+    is_pair = dest < COUNTRY_CODE_LIMIT and origin < COUNTRY_CODE_LIMIT
+    if key not in seen:
+        seen[key] = (r, None if is_pair else values)
+        return False
+    first_row, first_values = seen[key]
+    if is_pair or first_values != values:
+        raise sheet.error(
+            f"destination {dest} / origin {origin} is listed again (first on row {first_row + 1})"
+            + ("" if is_pair else " with different values"),
+            row=r,
+            col=dest_col,
+        )
+    return True
+
+
+def _name(sheet: StreamedSheet, r: int, row: list[object], col: int | None, label: str) -> str | None:
+    return location_name(sheet, r, col, row[col], label) if col is not None else None

@@ -16,22 +16,10 @@ import pyarrow as pa
 from flows.errors import quoted
 from flows.ingest.catalogue import Edition, FileKind
 from flows.parse import labels, placeholders
+from flows.parse.cells import cell_text, clean_name, column_letter, count_value, location_code, location_name, name_key
+from flows.parse.header import block_label, data_rows, find_header, optional_column
 from flows.parse.tables import Columns
-from flows.parse.workbook import (
-    Sheet,
-    Workbook,
-    block_label,
-    cell_text,
-    clean_name,
-    column_letter,
-    count_value,
-    data_rows,
-    find_header,
-    location_code,
-    location_name,
-    name_key,
-    optional_column,
-)
+from flows.parse.workbook import Sheet, Workbook
 
 COUNTRY_CODE_LIMIT = 900
 

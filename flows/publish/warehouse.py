@@ -112,9 +112,6 @@ def _assemble(
 
 def _switch(link: Path, version_dir: Path) -> None:
     """Point `published` at the new version in one atomic step."""
-    if link.exists() and not link.is_symlink():
-        # a plain folder from before versioned publishing: keep it as a version, then link
-        os.replace(link, version_dir.parent / f"legacy-{datetime.now(UTC):%Y%m%dT%H%M%S}")
     tmp = link.with_name(f".{link.name}-{version_dir.name}")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
