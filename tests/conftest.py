@@ -27,6 +27,9 @@ from flows.settings import PROJECT_DIR, disable_telemetry
 
 disable_telemetry()
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+# The CLI's consoles take their width from COLUMNS when they are created (at import), and each test
+# gives the width it reads output at; an xdist worker inherits a COLUMNS that would fix it at 80.
+os.environ.pop("COLUMNS", None)
 
 MIRROR = Path(os.environ.get("MIGRATION_ETL_TEST_MIRROR", PROJECT_DIR.parent / "shared/data/undesa/mirror"))
 

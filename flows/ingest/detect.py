@@ -13,6 +13,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows.errors import transient
+from flows.ingest.archive import archive_damage
 from flows.ingest.catalogue import Catalogue, load_catalogue
 from flows.ingest.changes import ask_sources, baseline, build_fingerprint
 from flows.log import announce
@@ -28,7 +29,7 @@ class Detected:
     base: RunRecord | None  # the run whose inputs the published warehouse reflects
     fingerprint: str  # flows.ingest.changes.build_fingerprint
     changes: ChangeReport
-    damaged: list[str]  # what is wrong with the published version's files
+    damaged: list[str]  # what is wrong with the published version's files and its inputs' archived copies
     forced: bool
 
     @property
@@ -56,7 +57,7 @@ def detect(settings: Settings, force: bool, deadline: float) -> Detected:
     base = baseline(settings)
     fingerprint = build_fingerprint(settings, settings.catalogue)
     changes = detect_task.with_options(timeout_seconds=deadline)(cat, settings, base, fingerprint)
-    damaged = published_damage(settings) if base is not None else []
+    damaged = [*published_damage(settings), *archive_damage(base.inputs)] if base is not None else []
     for problem in damaged:
         announce(f"detect: DAMAGED {problem}; rebuilding", level=logging.WARNING)
     detected = Detected(cat, base, fingerprint, changes, damaged, force)

@@ -112,6 +112,10 @@ def _assemble(
 
 def _switch(link: Path, version_dir: Path) -> None:
     """Point `published` at the new version in one atomic step."""
+    if link.exists() and not link.is_symlink():
+        # a plain folder where the link belongs: a data dir copied without its symlinks (cp -rL,
+        # shutil.copytree) holds the version's files there. Kept as a version, then linked.
+        os.replace(link, version_dir.parent / f"copied-{datetime.now(UTC):%Y%m%dT%H%M%S}")
     tmp = link.with_name(f".{link.name}-{version_dir.name}")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
