@@ -46,7 +46,7 @@ def run_cli(scenario: str, source: Path, data: Path, env: dict[str, str], *extra
     command = [
         sys.executable,
         "-m",
-        "flows.ops.cli",
+        "flows",
         "run",
         "--source-dir",
         str(source),

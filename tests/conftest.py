@@ -84,9 +84,10 @@ def mirror() -> Path:
     return MIRROR
 
 
-def cli(prefect_server: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`migration-etl ARGS` in a child process, as an engineer runs it."""
-    env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "160"}
+def cli(prefect_server: str, *args: str, columns: int = 160, **popen: Any) -> subprocess.CompletedProcess[str]:
+    """`migration-etl ARGS` in a child process, as an engineer runs it (`popen`: more of
+    subprocess.run's arguments, such as a preexec_fn)."""
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": str(columns)}
     return subprocess.run(
         [sys.executable, "-m", "flows", *args],
         capture_output=True,
@@ -94,6 +95,7 @@ def cli(prefect_server: str, *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         timeout=600,
         check=False,
+        **popen,
     )
 
 

@@ -20,7 +20,7 @@ from openpyxl.styles import Font
 from typer.testing import CliRunner
 
 from flows.ops.cli import app
-from tests.conftest import Webhook, sha256
+from tests.conftest import Webhook, cli, sha256
 from tests.harness import (
     CLASSIFICATION,
     DEST,
@@ -145,17 +145,8 @@ def cli_with_memory_cap(
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (cap_gb << 30, cap_gb << 30))
 
-    env = {**os.environ, "PREFECT_API_URL": prefect_server, "COLUMNS": "400"}
     args = ["run", "--source-dir", str(folder), "--data-dir", str(setup.data), "--catalogue", str(setup.catalogue)]
-    return subprocess.run(
-        [sys.executable, "-m", "flows", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=False,
-        preexec_fn=cap,
-    )
+    return cli(prefect_server, *args, columns=400, preexec_fn=cap)
 
 
 def test_a_value_in_the_last_row_and_column_is_refused_before_loading(

@@ -18,6 +18,7 @@ from flows.errors import ChecksumMismatch, FetchError, UnknownVersion
 from flows.ingest.catalogue import Catalogue, Edition
 from flows.ingest.changes import BUILD_CHANGED, ask_sources, compare_bytes
 from flows.ingest.fetch import fetch_file
+from flows.results import FetchedFile
 from flows.run_record import RunRecord
 from flows.settings import Settings
 from tests.workbooks import make_world, write_origin
@@ -319,18 +320,22 @@ def test_an_html_page_is_not_archived(server: Server, tmp_path: Path) -> None:
     assert archived_files(settings) == []
 
 
-def succeeded_with(settings: Settings, *fetched: object) -> None:
+def succeeded_with(settings: Settings, *fetched: FetchedFile) -> None:
     """A run record saying a successful run used these files (what lets an archived copy stand in)."""
-    RunRecord(
-        run_id="used",
+    success(settings, "used", list(fetched)).save(settings.runs_dir)
+
+
+def success(settings: Settings, run_id: str, inputs: list[FetchedFile]) -> RunRecord:
+    return RunRecord(
+        run_id=run_id,
         started_at=datetime.now(UTC),
         status="success",
         data_dir=str(settings.root),
         source="http",
         catalogue="c",
         build_fingerprint="fp",
-        inputs=list(fetched),
-    ).save(settings.runs_dir)
+        inputs=inputs,
+    )
 
 
 def test_a_file_gone_from_the_source_is_taken_from_the_archive(server: Server, tmp_path: Path) -> None:
@@ -464,16 +469,7 @@ def test_a_conditional_request_tells_whether_the_file_changed(server: Server, tm
     cat = catalogue_for(server, None)
     fetched = [fetch_file(cat.editions[0], spec, settings) for spec in cat.editions[0].files]
     assert fetched[0].etag and fetched[0].last_modified == "Tue, 24 Nov 2026 08:00:00 GMT"
-    base = RunRecord(
-        run_id="base",
-        started_at=datetime.now(UTC),
-        status="success",
-        data_dir=str(settings.root),
-        source="http",
-        catalogue="c",
-        build_fingerprint="fp",
-        inputs=fetched,
-    )
+    base = success(settings, "base", fetched)
     server.script.requests.clear()
     same = ask_sources(cat, settings, base, "fp")
     assert not same.changed and {f.detail for f in same.files} == {"HTTP 304 Not Modified"}

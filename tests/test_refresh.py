@@ -418,7 +418,7 @@ def test_without_a_configured_server_the_cli_runs_its_own_and_stops_it(
         command = [
             sys.executable,
             "-m",
-            "flows.ops.cli",
+            "flows",
             "run",
             "--source-dir",
             str(folder),

@@ -151,3 +151,15 @@ def count_value(
             f"{type(value).__name__} value {quoted(value)} where a number is expected", row=row, col=col, label=label
         )
     raise sheet.error(f"unexpected cell value {quoted(value)}", row=row, col=col, label=label)
+
+
+def provenance(sheet: Sheet, sha256: str, row: int, column: str) -> dict[str, object]:
+    """Where a landed row's figure comes from: the file (and its sha256), the sheet, the Excel row
+    (`row` is 0-based) and the column's letter; every raw table keeps these five."""
+    return {
+        "source_file": sheet.path.name,
+        "source_sha256": sha256,
+        "source_sheet": sheet.name,
+        "source_row": row + 1,
+        "source_column": column,
+    }

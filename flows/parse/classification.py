@@ -16,7 +16,7 @@ import pyarrow as pa
 from flows.errors import ParseError
 from flows.ingest.catalogue import Edition
 from flows.parse import labels
-from flows.parse.cells import clean_name, location_code, location_name, normalise_label
+from flows.parse.cells import clean_name, location_code, location_name, normalise_label, provenance
 from flows.parse.header import HEADER_SCAN_ROWS, data_rows
 from flows.parse.header import Header as _Header
 from flows.parse.tables import Columns
@@ -82,11 +82,7 @@ def parse_classification(path: Path, sha256: str, edition: Edition) -> dict[str,
             is_least_developed=LDC in members,
             is_landlocked_developing=LLDC in members,
             is_small_island_developing=SIDS in members,
-            source_file=sheet.path.name,
-            source_sha256=sha256,
-            source_sheet=sheet.name,
-            source_row=r + 1,
-            source_column="C",
+            **provenance(sheet, sha256, r, "C"),
         )
     if not seen:
         raise sheet.error("no locations below the header", row=header_row)

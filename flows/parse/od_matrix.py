@@ -360,23 +360,12 @@ def _land(
             )
         return  # an aggregate listed twice with the same figures
     seen[key] = (r, values)
-    data = out.data
     sex_label = SEX_LABELS[table.sex]
     for (col, code, label), value in zip(origins, values, strict=True):
         if code != WORLD and (value in ("", None) or (none_marker is not None and value == none_marker)):
             continue  # no migrants listed for this pair
         migrants, flag = count_value(sheet, r, col, value, f"{row.year}, {sex_label}, origin {label}")
-        data["release"].append(release)
-        data["year"].append(row.year)
-        data["sex"].append(table.sex)
-        data["destination_code"].append(row.dest)
-        data["destination_name"].append(row.dest_name)
-        data["origin_code"].append(code)
-        data["origin_name"].append(label)
-        data["migrants"].append(migrants)
-        data["value_flag"].append(flag)
-        data["source_file"].append(file_name)
-        data["source_sha256"].append(sha256)
-        data["source_sheet"].append(sheet.name)
-        data["source_row"].append(r + 1)
-        data["source_column"].append(column_letter(col))
+        out.add(
+            release, row.year, table.sex, row.dest, row.dest_name, code, label, migrants, flag,
+            file_name, sha256, sheet.name, r + 1, column_letter(col),
+        )  # fmt: skip

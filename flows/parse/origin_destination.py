@@ -87,7 +87,6 @@ def _batches(
 ) -> Iterator[pa.RecordBatch]:
     dest_col, origin_col, dest_name_col, origin_name_col = columns
     out = Columns("od_stock")
-    data = out.data
     seen: dict[tuple[int, int], tuple[int, list[object] | None]] = {}
     sheet_name = sheet.name
     n_rows = 0
@@ -107,20 +106,10 @@ def _batches(
         origin_name = _name(sheet, r, row, origin_name_col, "origin")
         for (block, c, year, letter, label), value in zip(cells, values, strict=True):
             migrants, flag = count_value(sheet, r, c, value, label)
-            data["release"].append(release)
-            data["year"].append(year)
-            data["sex"].append(block.sex)
-            data["destination_code"].append(dest)
-            data["destination_name"].append(dest_name)
-            data["origin_code"].append(origin)
-            data["origin_name"].append(origin_name)
-            data["migrants"].append(migrants)
-            data["value_flag"].append(flag)
-            data["source_file"].append(file_name)
-            data["source_sha256"].append(sha256)
-            data["source_sheet"].append(sheet_name)
-            data["source_row"].append(r + 1)
-            data["source_column"].append(letter)
+            out.add(
+                release, year, block.sex, dest, dest_name, origin, origin_name, migrants, flag,
+                file_name, sha256, sheet_name, r + 1, letter,
+            )  # fmt: skip
         if len(out) >= BATCH_ROWS:
             yield out.take_batch()
     if n_rows == 0:

@@ -16,7 +16,16 @@ import pyarrow as pa
 from flows.errors import quoted
 from flows.ingest.catalogue import Edition, FileKind
 from flows.parse import labels, placeholders
-from flows.parse.cells import cell_text, clean_name, column_letter, count_value, location_code, location_name, name_key
+from flows.parse.cells import (
+    cell_text,
+    clean_name,
+    column_letter,
+    count_value,
+    location_code,
+    location_name,
+    name_key,
+    provenance,
+)
 from flows.parse.header import block_label, data_rows, find_header, optional_column
 from flows.parse.tables import Columns
 from flows.parse.workbook import Sheet, Workbook
@@ -89,11 +98,7 @@ def _parse_stock_sheet(sheet: Sheet, edition: Edition, sha256: str, table: str) 
                     data_type=data_type,
                     migrants=migrants,
                     value_flag=flag,
-                    source_file=sheet.path.name,
-                    source_sha256=sha256,
-                    source_sheet=sheet.name,
-                    source_row=r + 1,
-                    source_column=column_letter(c),
+                    **provenance(sheet, sha256, r, column_letter(c)),
                 )
     if not kept_rows:
         raise sheet.error("no data rows below the header", row=header.row)
@@ -150,11 +155,7 @@ def _parse_population(sheet: Sheet, edition: Edition, sha256: str, stock_rows: l
                     location_name=current.name,
                     population=persons,
                     value_flag=flag,
-                    source_file=sheet.path.name,
-                    source_sha256=sha256,
-                    source_sheet=sheet.name,
-                    source_row=r + 1,
-                    source_column=column_letter(c),
+                    **provenance(sheet, sha256, r, column_letter(c)),
                 )
     if ref is not None:
         raise sheet.error(f"has no row for Table 1's {quoted(ref.name)} (Table 1 row {ref.row + 1})")
