@@ -1,10 +1,12 @@
 """Data Docs that read offline: Great Expectations' pages, with two of its templates replaced.
 
-Its templates load jQuery, Bootstrap and bootstrap-table from public CDNs and fill every table from
-JavaScript, so on a machine without internet (CI, an air-gapped server) the index lists nothing;
-its logo is fetched from a remote URL carrying the data context id. The views here put
-`docs_views/` ahead of the package's templates: tables are written into the HTML (bootstrap-table
-still takes over where the CDN loads) and the logo comes from the site's own static folder.
+Its templates load jQuery, Bootstrap, bootstrap-table and an icon font from public CDNs, fill
+every table from JavaScript and show pass/fail as an icon glyph, so on a machine without internet
+(CI, an air-gapped server) the index listed nothing and the Status column was blank; its logo is
+fetched from a remote URL carrying the data context id, and its footer asks for a newsletter. The
+views here put `docs_views/` ahead of the package's templates: pages request nothing off the
+machine, their look is a local stylesheet, tables are written into the HTML, each status says
+"Succeeded" or "Failed" in words, and the logo comes from the site's own static folder.
 """
 
 from __future__ import annotations

@@ -281,6 +281,50 @@ def test_data_quality_is_published_with_the_marts(run: tuple[Path, dict[str, Any
     assert {r[3] for r in rows if r[1] == "mart_corridors"} == {None}
 
 
+def test_a_failed_expectation_reads_failed_in_the_data_docs_offline(
+    prefect_server: str,
+    run: tuple[Path, dict[str, Any], dict[str, World]],
+    release: tuple[Path, Path, dict[str, World]],
+    tmp_path: Path,
+    browser: Any,
+) -> None:
+    """The Data Docs of a failed gate, read from file:// with nothing off the machine reachable:
+    the failed validation and its failed expectation say Failed in words, the others Succeeded."""
+    import re
+
+    from expectations.gate import QualityFailed
+
+    data, _, _ = run
+    folder, catalogue, _ = release
+    broken = tmp_path / "release"
+    shutil.copytree(folder, broken)
+    od = broken / official_names("2015")["origin_destination"]
+    add_to_male_cells(od, 2015, [(398, 643), (398, WORLD), (WORLD, 643), (WORLD, WORLD)], 1)
+    with pytest.raises(QualityFailed):
+        refresh(source_dir=str(broken), data_dir=str(data), catalogue=str(catalogue))
+    record = json.loads(max((data / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
+    requested: list[str] = []
+
+    def refuse(route: Any) -> None:
+        requested.append(route.request.url)
+        route.abort()
+
+    page = browser.new_page()
+    page.route(re.compile(r"^https?://"), refuse)
+    page.goto(Path(record["quality"]["docs"]).as_uri())
+    rows = page.locator("tr.static-row", has_text=record["run_id"])
+    failed = rows.filter(has=page.locator("i.text-danger", has_text="Failed"))
+    assert failed.count() == 1 and "raw_od_stock_sexes_release_2015" in failed.inner_text()
+    assert rows.locator("i.text-success", has_text="Succeeded").count() == rows.count() - 1 > 0
+    failed.click()
+    page.wait_for_load_state()
+    body = " ".join(page.inner_text("body").split())
+    assert "Status: Failed" in body
+    assert page.locator("td i.text-danger", has_text="Failed").count() == 1
+    page.screenshot(path=str(tmp_path / "data-docs-failed.png"), full_page=True)
+    assert requested == [], requested
+
+
 def test_a_failed_expectation_stops_before_publish_and_says_where(
     prefect_server: str,
     run: tuple[Path, dict[str, Any], dict[str, World]],
