@@ -1,10 +1,17 @@
-"""What every page shares: the release and year selectors, captions naming the source, and the
-message shown before anything is published."""
+"""What every page shares: the release, year and country selectors, captions naming the source, and
+the message shown before anything is published.
+
+The selections live in the page's link (`?edition=2024&year=2024&country=KAZ`), so a reader can
+share what they see: a link's values are taken once, when the page opens, and each selection is
+written back to the link as it changes. A value the warehouse does not have falls back to the
+default with a notice."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from app import queries
@@ -29,6 +36,7 @@ def release_and_year(with_corridors: bool = False) -> tuple[str, int]:
     if not choices:
         st.warning("No edition in the warehouse has an origin-destination table, so there are no corridors to show.")
         st.stop()
+    _from_link("release", "edition", lambda v: v if v in choices else None, "edition", choices[0])
     if st.session_state.get("release") not in choices:
         st.session_state["release"] = choices[0]
     release = st.sidebar.selectbox(
@@ -41,10 +49,29 @@ def release_and_year(with_corridors: bool = False) -> tuple[str, int]:
     if missing:
         st.sidebar.caption(f"Edition {', '.join(missing)} has no origin-destination table here, so no corridors.")
     years = list(queries.years(release)["year"])
+    _from_link("year", "year", lambda v: int(v) if v.isdigit() and int(v) in years else None, "year", years[-1])
     if st.session_state.get("year") not in years:
         st.session_state["year"] = years[-1]
     year = st.sidebar.selectbox("Year", years, key="year", help="Reference year: migrant stock at mid-year.")
+    st.query_params["edition"], st.query_params["year"] = str(release), str(year)
     return str(release), int(year)
+
+
+def _from_link(key: str, param: str, parse: Callable[[str], Any], what: str, default: Any) -> None:
+    """Once per session, before its widget: the link's value for `param`, if this page can show it,
+    becomes the selection; otherwise the default stays and a notice says so."""
+    taken: set[str] = st.session_state.setdefault("_taken_from_link", set())
+    if param in taken:
+        return
+    taken.add(param)
+    raw = st.query_params.get(param)
+    if raw is None:
+        return
+    value = parse(str(raw).strip())
+    if value is None:
+        st.warning(f"The link asks for {what} “{raw}”, which this page cannot show; showing {default} instead.")
+        return
+    st.session_state[key] = value
 
 
 def source_caption(release: str, year: int | None = None, what: str = "") -> None:
@@ -74,7 +101,33 @@ def pick_country(names: dict[int, str], label: str, default: int, key: str = "co
     """A searchable country selector. Under the shared key "country" the choice carries across
     pages; `default` applies until the reader picks one."""
     codes = list(names)
+    if key == "country":
+        rows = queries.iso3_codes()
+        iso3 = dict(zip(rows["country_code"], rows["iso3"], strict=True))
+        by_iso3 = {code: c for c, code in iso3.items() if c in names}
+
+        def parse(value: str) -> int | None:
+            code = by_iso3.get(value.upper()) or (int(value) if value.isdigit() else None)
+            return code if code in names else None
+
+        fallback = names.get(default if default in names else codes[0])
+        _from_link(key, "country", parse, "country", fallback)
     if st.session_state.get(key) not in names:
         st.session_state[key] = default if default in names else codes[0]
     choice: int = container.selectbox(label, codes, format_func=names.__getitem__, key=key, help="Type to search.")
+    if key == "country":
+        st.query_params["country"] = iso3.get(choice) or str(choice)
     return choice
+
+
+def balance_reading(immigrants: float | None, emigrants: float | None, index: float | None) -> str:
+    """The balance index in words: `more emigrants than immigrants (balance −0.14)`."""
+    if immigrants is None or emigrants is None or index is None or pd.isna(index):
+        return "not available"
+    if immigrants > emigrants:
+        side = "more immigrants than emigrants"
+    elif emigrants > immigrants:
+        side = "more emigrants than immigrants"
+    else:
+        side = "as many immigrants as emigrants"
+    return f"{side} (balance {index:+.2f})".replace("-", "−")

@@ -67,6 +67,11 @@ def country_names(release: str) -> pd.DataFrame:
     )
 
 
+def iso3_codes() -> pd.DataFrame:
+    """Each country's ISO3 code (the form a shared link uses: `?country=KAZ`)."""
+    return _q("select country_code, iso3 from marts.countries where iso3 is not null")
+
+
 def current_country_names() -> pd.DataFrame:
     return _q("select country_code, country_name from marts.countries order by country_name")
 

@@ -97,6 +97,42 @@ def test_country_profile_follows_the_selection(app: None) -> None:
     assert any("Estimate based on: foreign-born population" in c.value for c in at.caption)
 
 
+def linked(view: str, **params: str) -> AppTest:
+    """A page opened from a shared link carrying `params`."""
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page(f"views/{view}.py")
+    at.query_params.update(params)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_a_shared_link_opens_its_selection_and_follows_it(app: None) -> None:
+    """`/country?country=KAZ&edition=2024&year=2024` opens Kazakhstan in the 2024 edition, with the
+    balance in words; a new selection is written back to the link."""
+    at = linked("country", country="KAZ", edition="2024", year="2024")
+    assert at.selectbox(key="country").value == 398
+    assert (at.sidebar.selectbox(key="release").value, at.sidebar.selectbox(key="year").value) == ("2024", 2024)
+    assert not at.warning
+    text = " ".join(m.value for m in at.markdown)
+    assert "In 2024, Kazakhstan had more emigrants than immigrants (balance −0.14)." in text
+    at.selectbox(key="country").select(840).run()
+    assert at.query_params["country"] in ("USA", ["USA"]) and at.query_params["edition"] in ("2024", ["2024"])
+    assert "United States of America had more immigrants than emigrants (balance +0.8" in " ".join(
+        m.value for m in at.markdown
+    )
+
+
+def test_a_link_with_values_the_warehouse_lacks_falls_back_with_a_notice(app: None) -> None:
+    at = linked("country", country="XYZ", edition="1999", year="1850")
+    notices = " ".join(w.value for w in at.warning)
+    assert "“1999”" in notices and "“XYZ”" in notices and "“1850”" in notices
+    assert at.sidebar.selectbox(key="release").value == "2024" and at.selectbox(key="country").value == 840
+    corridors = linked("corridors", edition="2024")  # an edition without corridors, on the page that needs them
+    assert "“2024”" in " ".join(w.value for w in corridors.warning)
+    assert corridors.sidebar.selectbox(key="release").value == "2020"
+
+
 def test_balance_map_table(app: None) -> None:
     at = page("balance_map")
     table = at.dataframe[0].value

@@ -9,7 +9,15 @@ import streamlit as st
 
 from app import queries
 from app.charts import over_years
-from app.controls import country_names, data_type_note, millions, pick_country, release_and_year, source_caption
+from app.controls import (
+    balance_reading,
+    country_names,
+    data_type_note,
+    millions,
+    pick_country,
+    release_and_year,
+    source_caption,
+)
 
 NO_PARTNERS = (
     "The {release} edition has no origin-destination table in this warehouse; choose an edition that has one "
@@ -36,6 +44,7 @@ cols[2].metric(
 )
 pct = now["immigrants_pct_population"]
 cols[3].metric("Immigrants as % of population", "n/a" if pd.isna(pct) else f"{pct:.1f}%")
+st.markdown(f"In {year}, {names[country]} had {balance_reading(now['immigrants'], now['emigrants'], balance)}.")
 st.caption(
     f"Estimate based on: {data_type_note(now['data_type'])}."
     + (" Totals here come from the origin-destination table." if now["source"] == "od_table" else "")
