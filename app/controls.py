@@ -74,6 +74,31 @@ def _from_link(key: str, param: str, parse: Callable[[str], Any], what: str, def
     st.session_state[key] = value
 
 
+def corridor_edition(release: str, year: int) -> tuple[str, int] | None:
+    """The one rule for an edition without an origin-destination table, on every page that shows
+    corridors or partners: one sentence says so, the section shows the latest edition that has
+    them (its latest year), and a button switches the whole page to that edition. None when no
+    edition has corridors."""
+    with_corridors = editions(with_corridors=True)
+    if not with_corridors:
+        st.info("No edition in this warehouse has an origin-destination table, so there are no corridors to show.")
+        return None
+    if release in with_corridors:
+        return release, year
+    latest = with_corridors[0]
+    latest_year = int(queries.last_corridor_year(latest)["y"].iloc[0])
+    st.info(
+        f"The {release} edition has no origin-destination table in this warehouse, so these corridors come from "
+        f"the {latest} edition, for {latest_year}."
+    )
+    st.button(f"Show the {latest} edition", key=f"switch_to_{latest}", on_click=_switch_edition, args=(latest,))
+    return latest, latest_year
+
+
+def _switch_edition(release: str) -> None:
+    st.session_state["release"] = release
+
+
 def source_caption(release: str, year: int | None = None, what: str = "") -> None:
     when = f", mid-year {year}" if year is not None else ""
     st.caption(f"{what + ' · ' if what else ''}UN DESA International Migrant Stock, {release} edition{when}.")

@@ -133,6 +133,20 @@ def test_a_link_with_values_the_warehouse_lacks_falls_back_with_a_notice(app: No
     assert corridors.sidebar.selectbox(key="release").value == "2020"
 
 
+def test_an_edition_without_corridors_is_one_sentence_and_one_click(app: None) -> None:
+    """On the overview and the country profile alike, 2024 (no O-D table here) gets one sentence,
+    the 2020 edition's corridors or partners, and a button that switches the page to 2020."""
+    for view in ("overview", "country"):
+        at = linked(view, edition="2024", country="KAZ")
+        infos = [i.value for i in at.info]
+        assert len(infos) == 1 and "so these corridors come from the 2020 edition, for 2020" in infos[0], infos
+        if view == "country":
+            assert len(at.get("vega_lite_chart")) == 5, "two series, two partner charts (from 2020), the sex split"
+        at.button(key="switch_to_2020").click().run()
+        assert not at.exception and at.sidebar.selectbox(key="release").value == "2020"
+        assert not at.info
+
+
 def test_balance_map_table(app: None) -> None:
     at = page("balance_map")
     table = at.dataframe[0].value

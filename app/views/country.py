@@ -11,17 +11,13 @@ from app import queries
 from app.charts import over_years
 from app.controls import (
     balance_reading,
+    corridor_edition,
     country_names,
     data_type_note,
     millions,
     pick_country,
     release_and_year,
     source_caption,
-)
-
-NO_PARTNERS = (
-    "The {release} edition has no origin-destination table in this warehouse; choose an edition that has one "
-    "(see the Edition selector) for this country's partners."
 )
 
 release, year = release_and_year()
@@ -80,16 +76,21 @@ right.altair_chart(
 )
 source_caption(release, None, names[country])
 
-partners = queries.partners(release, year, country, 10)
+st.subheader("Partners")
+shown = corridor_edition(release, year)
+partners_release, partners_year = shown if shown is not None else (release, year)
+partners = queries.partners(partners_release, partners_year, country, 10) if shown is not None else None
 left, right = st.columns(2)
 for column, direction, title in (
     (left, "from", "Top origins of its immigrants"),
     (right, "to", "Top destinations of its emigrants"),
 ):
+    if partners is None:
+        break
     column.markdown(f"**{title}**")
     part = partners[partners["direction"] == direction]
     if part.empty:
-        column.info(NO_PARTNERS.format(release=release) if partners.empty else "None recorded.")
+        column.caption("None recorded for this country in this edition.")
         continue
     column.altair_chart(
         alt.Chart(part)
@@ -102,7 +103,7 @@ for column, direction, title in (
         .properties(height=280),
         width="stretch",
     )
-source_caption(release, year, names[country])
+source_caption(partners_release, partners_year, names[country])
 
 st.markdown("**Women and men**")
 sexes = pd.DataFrame(

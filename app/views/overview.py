@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import queries
 from app.charts import over_years
-from app.controls import editions, millions, release_and_year, source_caption
+from app.controls import corridor_edition, millions, release_and_year, source_caption
 
 release, year = release_and_year()
 st.title("International migrants")
@@ -34,19 +34,11 @@ st.subheader(f"World total, {int(first['year'])}–{int(world['year'].max())}")
 st.altair_chart(over_years(world, "migrants", "International migrants"), width="stretch")
 source_caption(release, None, "Sum over countries of destination")
 
-with_corridors = editions(with_corridors=True)
 st.subheader("The 20 largest corridors")
-if not with_corridors:
-    st.info("No edition in this warehouse has an origin-destination table, so there are no corridors to show.")
+shown = corridor_edition(release, year)
+if shown is None:
     st.stop()
-corridor_release, corridor_year = release, year
-if release not in with_corridors:
-    corridor_release = with_corridors[0]
-    corridor_year = int(queries.last_corridor_year(corridor_release)["y"].iloc[0])
-    st.info(
-        f"The {release} edition has no origin-destination table in this warehouse, so these corridors come from "
-        f"the {corridor_release} edition, for {corridor_year}."
-    )
+corridor_release, corridor_year = shown
 top = queries.largest_corridors(corridor_release, corridor_year, 20)
 bars = (
     alt.Chart(top)
