@@ -7,17 +7,31 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+# One colour per measure on every chart: immigrants orange, emigrants blue (as the balance index's
+# bars: orange where immigrants outnumber emigrants, blue where emigrants do).
+MEASURE_COLOURS = {"immigrants": "#e6550d", "emigrants": "#3182bd"}
 
-def over_years(data: pd.DataFrame, value: str, title: str, series: str | None = None, height: int = 260) -> alt.Chart:
+
+def over_years(
+    data: pd.DataFrame,
+    value: str,
+    title: str,
+    series: str | None = None,
+    height: int = 260,
+    colours: dict[str, str] | None = None,
+) -> alt.Chart:
     """A count over reference years, one line per `series` value (legend below), people abbreviated
-    on the axis (150M) and exact in the tooltip."""
+    on the axis (150M) and exact in the tooltip; `colours` fixes each series' colour."""
     tooltip: list[alt.Tooltip | str] = ["year:O", alt.Tooltip(f"{value}:Q", format=",")]
     encoding: dict[str, Any] = {
         "x": alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0)),
         "y": alt.Y(f"{value}:Q", title=title, axis=alt.Axis(format="~s")),
     }
     if series is not None:
-        encoding["color"] = alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400))
+        scale = alt.Scale(domain=list(colours), range=list(colours.values())) if colours else alt.Undefined
+        encoding["color"] = alt.Color(
+            f"{series}:N", title=None, scale=scale, legend=alt.Legend(orient="bottom", labelLimit=400)
+        )
         tooltip.insert(0, f"{series}:N")
     chart: alt.Chart = alt.Chart(data).mark_line(point=True).encode(**encoding, tooltip=tooltip)
     return chart.properties(height=height)

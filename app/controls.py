@@ -156,3 +156,15 @@ def balance_reading(immigrants: float | None, emigrants: float | None, index: fl
     else:
         side = "as many immigrants as emigrants"
     return f"{side} (balance {index:+.2f})".replace("-", "−")
+
+
+def pair_reading(pair: pd.DataFrame) -> str:
+    """A pair of countries in words, from the marts' `direction`: `Two-way: the reverse is 96 % as
+    large.` (empty when the pair or a flow is not available)."""
+    if pair.empty or pd.isna(pair["a_to_b"].iloc[0]) or pd.isna(pair["b_to_a"].iloc[0]):
+        return ""
+    a_to_b, b_to_a = float(pair["a_to_b"].iloc[0]), float(pair["b_to_a"].iloc[0])
+    larger = max(a_to_b, b_to_a)
+    share = min(a_to_b, b_to_a) / larger if larger else 0.0
+    direction = str(pair["direction"].iloc[0] or "not known")
+    return f"{direction.capitalize()}: the reverse is {share:.0%} as large."

@@ -160,15 +160,33 @@ def corridor_both_ways(release: str, origin: int, destination: int) -> pd.DataFr
 
 
 def largest_pairs(release: str, year: int, direction: str, top: int = 10) -> pd.DataFrame:
-    """The largest pairs of a direction (the marts' `direction`: two-way, mostly one-way, one-way)."""
+    """The largest pairs of a direction (the marts' `direction`: two-way, mostly one-way, one-way),
+    each written with its larger direction first."""
     return _q(
-        "select country_a_name || ' ⇄ ' || country_b_name as pair, total, a_to_b, b_to_a, asymmetry_index "
+        "select case when a_to_b >= b_to_a then country_a_name || ' → ' || country_b_name "
+        "else country_b_name || ' → ' || country_a_name end as pair, total, "
+        "greatest(a_to_b, b_to_a) as larger, least(a_to_b, b_to_a) as reverse, "
+        "least(a_to_b, b_to_a) / greatest(a_to_b, b_to_a) as reverse_share, abs(asymmetry_index) as asymmetry_index "
         "from marts.corridor_pairs where release = ? and year = ? and total is not null and direction = ? "
         "order by total desc limit ?",
         release,
         year,
         direction,
         top,
+    )
+
+
+def pair_direction(release: str, year: int, a: int, b: int) -> pd.DataFrame:
+    """The marts' reading of a pair of countries in a year: its direction and both flows."""
+    return _q(
+        "select direction, a_to_b, b_to_a from marts.corridor_pairs where release = ? and year = ? "
+        "and country_a_code = least(?, ?) and country_b_code = greatest(?, ?)",
+        release,
+        year,
+        a,
+        b,
+        a,
+        b,
     )
 
 

@@ -86,6 +86,22 @@ def test_corridors_both_directions_and_partners(app: None) -> None:
     assert len(at.dataframe) == 2 and all(len(d.value) == 10 for d in at.dataframe)
 
 
+def test_corridor_pairs_read_in_words_larger_direction_first(app: None) -> None:
+    """Kazakhstan ⇄ Russian Federation is two-way in words; each pair in the tables is written with
+    its larger direction first, and its reverse as a share of it."""
+    at = page("corridors")
+    at.selectbox(key="corridor_origin").select(398).run()
+    at.selectbox(key="corridor_destination").select(643).run()
+    text = " ".join(m.value for m in at.markdown)
+    assert re.search(r"Two-way: the reverse is 9\d% as large\.", text), text
+    for table in at.dataframe:
+        frame = table.value
+        assert (frame["larger"] >= frame["reverse"]).all() and (frame["asymmetry_index"] >= 0).all()
+        assert ((frame["reverse_share"] - frame["reverse"] / frame["larger"]).abs() < 1e-9).all()
+    one_way = at.dataframe[1].value
+    assert (one_way["reverse_share"] <= 0.06).all(), "one-way: the smaller direction is under a twentieth"
+
+
 def test_country_profile_follows_the_selection(app: None) -> None:
     at = page("country")
     assert at.selectbox(key="country").value == 840, "opens on the largest host country"
@@ -145,6 +161,15 @@ def test_an_edition_without_corridors_is_one_sentence_and_one_click(app: None) -
         at.button(key="switch_to_2020").click().run()
         assert not at.exception and at.sidebar.selectbox(key="release").value == "2020"
         assert not at.info
+
+
+def test_immigrants_and_emigrants_have_their_own_colours(app: None) -> None:
+    """Not two shades of blue: immigrants orange, emigrants blue, the legend beside the chart."""
+    at = page("country")
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    colour = spec["encoding"]["color"]
+    assert colour["scale"] == {"domain": ["immigrants", "emigrants"], "range": ["#e6550d", "#3182bd"]}
+    assert colour["legend"]["orient"] == "bottom"
 
 
 def test_balance_map_table(app: None) -> None:
@@ -222,6 +247,20 @@ def test_data_and_quality(app: None, data: Path) -> None:
     assert files["matched"].fillna("").to_dict() == {(i["edition"], i["kind"]): i["matched"] or "" for i in inputs}
     assert files.loc[("2024", "origin_destination"), "verdict"] == "file missing"
     assert "*reconstruction* and *re-saved copy*: a known stand-in" in " ".join(c.value for c in at.caption)
+
+
+def test_data_and_quality_in_plain_words(app: None, data: Path, mirror: Path) -> None:
+    """No server folder on the page; each file said in words; the dbt docs one click away."""
+    at = page("quality")
+    shown = [e.value for e in (*at.warning, *at.markdown, *at.caption, *at.info)]
+    for folder in (str(mirror.resolve()), str(data.resolve()), str(mirror), str(data)):
+        assert not [s for s in shown if folder in s], folder
+    assert any("2024 origin_destination" in w.value and w.value.endswith("not in the mirror") for w in at.warning)
+    what = at.dataframe[0].value.set_index(["edition", "kind"])["what"]
+    assert what[("2020", "origin_destination")] == "Migrants by origin and destination (corridors)"
+    assert what[("2024", "destination")] == "Immigrants and population by country (destination totals)"
+    labels = [b.label for b in at.get("download_button")]
+    assert any(label.startswith("Documentation of every mart and column") for label in labels), labels
 
 
 def test_a_refresh_while_the_app_is_open(app: None, data: Path, prefect_server: str, mirror: Path) -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import queries
 from app.charts import over_years
-from app.controls import country_names, millions, pick_country, release_and_year, source_caption
+from app.controls import country_names, millions, pair_reading, pick_country, release_and_year, source_caption
 
 PARTNERS = 8
 
@@ -34,6 +34,7 @@ else:
     now = both[both["year"] == year]
     for direction, migrants in zip(now["direction"], now["migrants"], strict=True):
         st.markdown(f"- {direction}: **{millions(migrants)}** in {year}")
+    st.markdown(pair_reading(queries.pair_direction(release, year, origin, destination)))
     st.altair_chart(over_years(both, "migrants", "Migrants", "direction", height=280), width="stretch")
 source_caption(release, None, "Both directions over time")
 
@@ -41,17 +42,18 @@ st.subheader("Large corridors that run both ways, and those that run one way")
 two_way = queries.largest_pairs(release, year, "two-way")
 one_way = queries.largest_pairs(release, year, "one-way")
 columns: dict[str, Any] = {
-    "pair": "Pair",
-    "total": st.column_config.NumberColumn("Total", format="localized"),
-    "a_to_b": st.column_config.NumberColumn("First → second", format="localized"),
-    "b_to_a": st.column_config.NumberColumn("Second → first", format="localized"),
+    "pair": "Pair (larger direction first)",
+    "total": st.column_config.NumberColumn("Total, people", format="localized"),
+    "larger": st.column_config.NumberColumn("Larger direction, people", format="localized"),
+    "reverse": st.column_config.NumberColumn("Reverse, people", format="localized"),
+    "reverse_share": st.column_config.NumberColumn("Reverse as % of larger", format="percent"),
     "asymmetry_index": st.column_config.NumberColumn("Asymmetry", format="%.2f"),
 }
 st.markdown("**Two-way** (|asymmetry| ≤ 0.5: the smaller direction is at least a third of the larger), largest first")
 st.dataframe(two_way, column_config=columns, hide_index=True)
 st.markdown("**One-way** (|asymmetry| ≥ 0.9: the smaller direction is under a twentieth), largest first")
 st.dataframe(one_way, column_config=columns, hide_index=True)
-source_caption(release, year, "Asymmetry = (A→B − B→A) / (A→B + B→A): 0 balanced, ±1 one way only")
+source_caption(release, year, "Asymmetry = (larger − reverse) / (larger + reverse): 0 balanced, 1 one way only")
 
 st.subheader(f"Who moved to {names[origin]}, and where its emigrants live")
 partners = queries.partners(release, year, origin, PARTNERS)

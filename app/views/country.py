@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app import queries
-from app.charts import over_years
+from app.charts import MEASURE_COLOURS, over_years
 from app.controls import (
     balance_reading,
     corridor_edition,
@@ -60,7 +60,7 @@ if (
 left, right = st.columns(2)
 long = series.melt("year", ["immigrants", "emigrants"], var_name="measure", value_name="people")
 left.markdown("**Immigrants and emigrants**")
-left.altair_chart(over_years(long, "people", "People", "measure"), width="stretch")
+left.altair_chart(over_years(long, "people", "People", "measure", colours=MEASURE_COLOURS), width="stretch")
 right.markdown("**Balance index**")
 right.altair_chart(
     alt.Chart(series)
@@ -68,7 +68,11 @@ right.altair_chart(
     .encode(
         x=alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("balance_index:Q", title="Balance index", scale=alt.Scale(domain=[-1, 1])),
-        color=alt.condition("datum.balance_index >= 0", alt.value("#e6550d"), alt.value("#3182bd")),
+        color=alt.condition(
+            "datum.balance_index >= 0",
+            alt.value(MEASURE_COLOURS["immigrants"]),
+            alt.value(MEASURE_COLOURS["emigrants"]),
+        ),
         tooltip=["year:O", alt.Tooltip("balance_index:Q", format="+.2f")],
     )
     .properties(height=260),

@@ -4,6 +4,7 @@ how to cite the source."""
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import streamlit as st
@@ -11,19 +12,35 @@ import streamlit as st
 from app import queries
 from app.warehouse import mart_parquet, published
 
-FILE_COLUMNS = ["edition", "kind", "verdict", "matched", "name", "sha256"]
+FILE_COLUMNS = ["edition", "what", "kind", "verdict", "matched", "name", "sha256"]
+WHAT = {  # each kind of release file, as a reader names it
+    "origin_destination": "Migrants by origin and destination (corridors)",
+    "destination": "Immigrants and population by country (destination totals)",
+    "origin": "Emigrants by country (origin totals)",
+    "classification": "Countries and regions (UN DESA's classification)",
+    "m49": "Country codes and regions (UNSD's M49 list)",
+}
+SERVER_PATH = re.compile(r"\s(?:in|at|from)?\s*/(?:[^\s/]+/)*[^\s/]*")
 KIND_WORDS = {
     "official tables": "are facts of the official tables",
     "mirror reconstruction": "belong to the mirror's reconstructions, not the official files",
     "unverified source": "come from a third-party copy nobody has checked (published, marked unverified)",
 }
+
+
+def without_paths(line: str) -> str:
+    """A run's message as a reader sees it: without the server's folders (`not in the mirror
+    /srv/...` becomes `not in the mirror`)."""
+    return SERVER_PATH.sub("", line)
+
+
 st.title("Data & quality")
 runs = queries.pipeline_runs()
 # the run that built this version; runs that found nothing changed are counted, not shown
 last = runs[runs["status"] == "success"].iloc[0]
 unchanged = int((runs["status"] == "unchanged").sum())
 current = published()
-cols = st.columns([2, 1, 1])
+cols = st.columns([2, 1, 2])
 cols[0].metric("Last refresh (UTC)", pd.Timestamp(last["finished_at"]).strftime("%Y-%m-%d %H:%M"))
 cols[1].metric("Status", str(last["status"]))
 editions = sorted(last["editions"])
@@ -38,18 +55,22 @@ st.caption(
     + (f", {unchanged} of which found no source file changed." if unchanged else ".")
 )
 for line in last["missing_files"]:
-    st.warning(f"Missing: {line}")
+    st.warning(f"Missing: {without_paths(line)}")
 for line in last["warnings"]:
-    st.warning(line)
+    st.warning(without_paths(line))
 
 st.subheader("Source files")
 files = pd.DataFrame(json.loads(last["input_files"]))
+files["what"] = files["kind"].map(WHAT).fillna(files["kind"])
 files = files.reindex(columns=[*FILE_COLUMNS, "status"])
 files.loc[files["status"] == "missing", "verdict"] = "file missing"
 st.dataframe(
     files[FILE_COLUMNS],
     hide_index=True,
     column_config={
+        "what": st.column_config.TextColumn("File", width="large"),
+        "kind": None,  # the catalogue's name for it; "File" says it in words
+        "name": "File name",
         "verdict": "Version",
         "matched": st.column_config.TextColumn("Identity matched", width="large"),
         "sha256": "SHA-256",
@@ -135,7 +156,16 @@ right.download_button(
     mime="application/vnd.apache.parquet",
     on_click="ignore",
 )
-st.caption("Column documentation: dbt_project/models/marts/*.yml in the project repository.")
+docs = current.warehouse.parent / "docs" / "static_index.html" if current else None
+if docs is not None and docs.is_file():
+    st.download_button(
+        "Documentation of every mart and column (dbt docs, one HTML page that opens offline)",
+        data=docs.read_bytes,
+        file_name="migration-corridors-docs.html",
+        mime="text/html",
+        on_click="ignore",
+    )
+st.caption("Each mart's and column's description is also a comment in the warehouse (duckdb_columns()).")
 
 st.subheader("Source and licence")
 releases = queries.releases()
