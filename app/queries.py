@@ -18,6 +18,7 @@ MARTS = (
     "corridors",
     "corridor_pairs",
     "corridor_revisions",
+    "corridor_changes",
     "country_balance",
     "country_partners",
     "countries",
@@ -172,6 +173,21 @@ def largest_pairs(release: str, year: int, direction: str, top: int = 10) -> pd.
         release,
         year,
         direction,
+        top,
+    )
+
+
+def corridor_changes(release: str, year: int, rising: bool, at_least: int = 100_000, top: int = 10) -> pd.DataFrame:
+    """The large corridors (at least `at_least` people in either year) whose stock grew (`rising`)
+    or shrank the most per year over the step that ends in `year`."""
+    order = "desc" if rising else "asc"
+    return _q(
+        "select origin_name || ' → ' || destination_name as corridor, previous_year, previous_migrants, migrants, "
+        "annual_change, annual_change_rate from marts.corridor_changes where release = ? and year = ? "
+        f"and greatest(migrants, previous_migrants) >= ? order by annual_change {order}, corridor limit ?",
+        release,
+        year,
+        at_least,
         top,
     )
 

@@ -102,6 +102,18 @@ def test_corridor_pairs_read_in_words_larger_direction_first(app: None) -> None:
     assert (one_way["reverse_share"] <= 0.06).all(), "one-way: the smaller direction is under a twentieth"
 
 
+def test_corridor_changes_are_shown_as_changes_in_stocks(app: None) -> None:
+    at = page("corridors")
+    text = " ".join(m.value for m in at.markdown)
+    assert (
+        "Change in the stock of migrants between 2015 and 2020, per year" in text and "not the number who moved" in text
+    )
+    charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert any(c["encoding"]["x"]["field"] == "annual_change" for c in charts)
+    at.sidebar.selectbox(key="year").select(1990).run()
+    assert any("1990 is the 2020 edition's first reference year" in i.value for i in at.info)
+
+
 def test_country_profile_follows_the_selection(app: None) -> None:
     at = page("country")
     assert at.selectbox(key="country").value == 840, "opens on the largest host country"

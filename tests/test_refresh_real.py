@@ -210,6 +210,28 @@ def test_five_editions_and_their_largest_corridor(data: Path) -> None:
                      "2020": ["total", "male", "female"]}  # fmt: skip
 
 
+def test_corridor_changes_follow_the_corridors_year_by_year(data: Path) -> None:
+    """Mexico → United States in the 2020 edition, 2015 → 2020: the change and the change per year
+    over the five-year step, from the two stocks the corridors mart holds."""
+    rows = query(
+        data,
+        "select c.previous_year, c.previous_migrants, c.migrants, c.change, c.years_between, c.annual_change, "
+        "a.migrants, b.migrants from marts.corridor_changes c "
+        "join marts.corridors a on a.release = c.release and a.year = c.year "
+        "and a.origin_code = c.origin_code and a.destination_code = c.destination_code "
+        "join marts.corridors b on b.release = c.release and b.year = c.previous_year "
+        "and b.origin_code = c.origin_code and b.destination_code = c.destination_code "
+        "where c.release = '2020' and c.year = 2020 and c.origin_code = 484 and c.destination_code = 840",
+    )
+    ((previous_year, previous, now, change, years, per_year, stock_now, stock_before),) = rows
+    assert (previous_year, years, now, previous) == (2015, 5, stock_now, stock_before)
+    assert now == 10_853_105 and change == now - previous and per_year == change / 5
+    steps = query(data, "select distinct release, previous_year, year from marts.corridor_changes order by all")
+    assert ("2020", 2015, 2020) in steps and all(r != "2024" for r, _, _ in steps), "no corridors in 2024 here"
+    assert {y - p for r, p, y in steps if r == "2020"} == {5}
+    assert ("2017", 2015, 2017) in steps and ("2019", 2015, 2019) in steps, "the last step of 2017 and 2019 is shorter"
+
+
 def test_corridor_revisions_answer_the_question(data: Path) -> None:
     """How was Mexico -> United States for 2015 revised by each edition? And Kazakhstan -> Russia."""
     mex = query(
@@ -365,8 +387,8 @@ def test_dbt_docs_are_published_and_served(prefect_server: str, data: Path, brow
         body = " ".join(page.inner_text("body").split())
         assert "Migration corridors (Streamlit app)" in body
         assert (
-            "Models corridor_pairs corridor_revisions corridors countries country_balance country_partners "
-            "region_flows release_revisions releases"
+            "Models corridor_changes corridor_pairs corridor_revisions corridors countries country_balance "
+            "country_partners region_flows release_revisions releases"
         ) in body
         page.goto(f"{url}#!/model/model.migration_corridors.corridors")
         page.get_by_text("ISO3 code of the origin.").first.wait_for(timeout=30_000)

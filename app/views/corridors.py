@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import altair as alt
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -54,6 +56,38 @@ st.dataframe(two_way, column_config=columns, hide_index=True)
 st.markdown("**One-way** (|asymmetry| ≥ 0.9: the smaller direction is under a twentieth), largest first")
 st.dataframe(one_way, column_config=columns, hide_index=True)
 source_caption(release, year, "Asymmetry = (larger − reverse) / (larger + reverse): 0 balanced, 1 one way only")
+
+st.subheader("Fastest-growing and fastest-shrinking large corridors")
+changes = {rising: queries.corridor_changes(release, year, rising) for rising in (True, False)}
+if changes[True].empty and changes[False].empty:
+    st.info(f"{year} is the {release} edition's first reference year: there is no earlier year to compare with.")
+else:
+    step = int(changes[True]["previous_year"].iloc[0]) if not changes[True].empty else year
+    st.markdown(
+        f"Change in the stock of migrants between {step} and {year}, per year, among corridors of at least "
+        "100,000 people: a change in how many live there (arrivals minus deaths, returns and onward moves), "
+        "not the number who moved."
+    )
+    both_ends = pd.concat([changes[True], changes[False]]).drop_duplicates("corridor")
+    st.altair_chart(
+        alt.Chart(both_ends)
+        .mark_bar()
+        .encode(
+            x=alt.X("annual_change:Q", title="Change in the stock per year, people", axis=alt.Axis(format="~s")),
+            y=alt.Y("corridor:N", sort="-x", title=None, axis=alt.Axis(labelLimit=360)),
+            color=alt.condition("datum.annual_change >= 0", alt.value("#1b9e77"), alt.value("#7570b3")),
+            tooltip=[
+                "corridor:N",
+                alt.Tooltip("previous_migrants:Q", title=f"People, {step}", format=","),
+                alt.Tooltip("migrants:Q", title=f"People, {year}", format=","),
+                alt.Tooltip("annual_change:Q", title="Per year", format="+,.0f"),
+                alt.Tooltip("annual_change_rate:Q", title="Per year, %", format="+.1%"),
+            ],
+        )
+        .properties(height=26 * len(both_ends) + 40),
+        width="stretch",
+    )
+source_caption(release, year, "Changes in stocks between reference years (mart corridor_changes)")
 
 st.subheader(f"Who moved to {names[origin]}, and where its emigrants live")
 partners = queries.partners(release, year, origin, PARTNERS)
