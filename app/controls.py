@@ -168,3 +168,34 @@ def pair_reading(pair: pd.DataFrame) -> str:
     share = min(a_to_b, b_to_a) / larger if larger else 0.0
     direction = str(pair["direction"].iloc[0] or "not known")
     return f"{direction.capitalize()}: the reverse is {share:.0%} as large."
+
+
+def chart_csv(frame: pd.DataFrame, what: str, release: str, year: int | None) -> bytes:
+    """A chart's data as the CSV its download serves: exactly the rows and columns it draws, shares
+    rounded as the chart shows them (0.1 %), headed by what it is, the edition and year, and the
+    citation and terms the edition's workbooks give."""
+    facts = queries.releases().set_index("release")
+    when = f", mid-year {year}" if year is not None else ""
+    head = [f"# {what}", f"# UN DESA International Migrant Stock, {release} edition{when}"]
+    if release in facts.index:
+        head += [f"# Citation: {facts.loc[release, 'citation']}", f"# Terms: {facts.loc[release, 'licence']}"]
+    shown = frame.copy()
+    for column in shown.columns:
+        if shown[column].dtype.kind == "f":
+            shown[column] = shown[column].round(3)
+    body: str = shown.to_csv(index=False)
+    return ("\n".join(head) + "\n" + body).encode()
+
+
+def chart_download(
+    frame: pd.DataFrame, what: str, release: str, year: int | None, key: str, container: Any = st
+) -> None:
+    """The button that downloads a chart's data (chart_csv), named for the chart."""
+    container.download_button(
+        "Download this chart's data (CSV)",
+        data=lambda: chart_csv(frame, what, release, year),
+        file_name=f"{key}-{release}{f'-{year}' if year is not None else ''}.csv",
+        mime="text/csv",
+        key=f"download_{key}",
+        on_click="ignore",
+    )

@@ -184,6 +184,35 @@ def test_immigrants_and_emigrants_have_their_own_colours(app: None) -> None:
     assert colour["legend"]["orient"] == "bottom"
 
 
+def test_a_chart_downloads_what_it_shows_headed_by_its_source(app: None) -> None:
+    """The overview's and the country profile's charts each offer their own data (not a 16 MB mart),
+    headed by what it is, the edition and year, and the edition's citation and terms."""
+    from app import queries
+    from app.controls import chart_csv
+
+    for view in ("overview", "country"):
+        labels = [b.label for b in page(view).get("download_button")]
+        assert "Download this chart's data (CSV)" in labels, (view, labels)
+    top = queries.largest_corridors("2020", 2020, 20)
+    shown = top[["rank", "corridor", "migrants", "reverse_migrants", "asymmetry_index", "direction"]]
+    lines = chart_csv(shown, "The 20 largest corridors (people)", "2020", 2020).decode().splitlines()
+    assert lines[:2] == [
+        "# The 20 largest corridors (people)",
+        "# UN DESA International Migrant Stock, 2020 edition, mid-year 2020",
+    ]
+    assert lines[2] == (
+        "# Citation: United Nations Department of Economic and Social Affairs, Population Division (2020). "
+        "International Migrant Stock 2020."
+    )
+    assert lines[3].startswith("# Terms: ")
+    assert lines[4] == "rank,corridor,migrants,reverse_migrants,asymmetry_index,direction"
+    assert len(lines) == 25 and lines[5].startswith("1,Mexico → United States of America,10853105,")
+    import csv
+
+    asymmetry = [row["asymmetry_index"] for row in csv.DictReader(lines[4:])]
+    assert all(len(value.partition(".")[2]) <= 3 for value in asymmetry), asymmetry
+
+
 def test_balance_map_table(app: None) -> None:
     at = page("balance_map")
     table = at.dataframe[0].value

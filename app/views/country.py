@@ -11,6 +11,7 @@ from app import queries
 from app.charts import MEASURE_COLOURS, over_years
 from app.controls import (
     balance_reading,
+    chart_download,
     corridor_edition,
     country_names,
     data_type_note,
@@ -79,6 +80,13 @@ right.altair_chart(
     width="stretch",
 )
 source_caption(release, None, names[country])
+chart_download(
+    series[["year", "immigrants", "emigrants", "balance_index"]],
+    f"{names[country]}: immigrants, emigrants and balance index by year (people)",
+    release,
+    None,
+    f"country-{country}",
+)
 
 st.subheader("Partners")
 shown = corridor_edition(release, year)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import queries
 from app.charts import over_years
-from app.controls import corridor_edition, millions, release_and_year, source_caption
+from app.controls import chart_download, corridor_edition, millions, release_and_year, source_caption
 
 release, year = release_and_year()
 st.title("International migrants")
@@ -65,6 +65,13 @@ bars = (
     .properties(height=520)
 )
 st.altair_chart(bars, width="stretch")
+chart_download(
+    top[["rank", "corridor", "migrants", "reverse_migrants", "asymmetry_index", "direction"]],
+    "The 20 largest corridors (people)",
+    corridor_release,
+    corridor_year,
+    "largest-corridors",
+)
 source_caption(
     corridor_release,
     corridor_year,
