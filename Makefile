@@ -28,7 +28,7 @@ docs:             ## serve the dbt docs of the published warehouse
 bench:            ## where the time goes: refresh steps, app pages and queries (writes bench/results.json)
 	uv run python -m bench --source-dir $(MIRROR)
 
-test:             ## the full test suite (the same command CI runs; two workers, about 6.5 minutes)
+test:             ## the full test suite (the same command CI runs; two workers, about 7.5 minutes)
 	uv run pytest
 
 test-fast:        ## the tests that run no refresh (parsers, catalogue, fetch, identities; under a minute)
