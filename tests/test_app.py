@@ -213,6 +213,17 @@ def test_a_chart_downloads_what_it_shows_headed_by_its_source(app: None) -> None
     assert all(len(value.partition(".")[2]) <= 3 for value in asymmetry), asymmetry
 
 
+def test_partners_show_whole_names_and_counts_beside_shares(app: None) -> None:
+    at = linked("country", country="KAZ", edition="2020", year="2020")
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    partners = [s for s in specs if "layer" in s]
+    assert len(partners) == 2, "origins and destinations, each bars with a count beside them"
+    for spec in partners:
+        marks = [layer["mark"]["type"] if isinstance(layer["mark"], dict) else layer["mark"] for layer in spec["layer"]]
+        assert marks == ["bar", "text"] and spec["layer"][1]["encoding"]["text"]["field"] == "label"
+        assert spec["layer"][0]["encoding"]["y"]["axis"]["labelLimit"] >= 240, "United States of America, in full"
+
+
 def test_balance_map_table(app: None) -> None:
     at = page("balance_map")
     table = at.dataframe[0].value

@@ -104,15 +104,21 @@ for column, direction, title in (
     if part.empty:
         column.caption("None recorded for this country in this edition.")
         continue
+    labelled = part.assign(
+        label=[
+            f"{millions(n)} ({s:.0%})" if s >= 0.1 else f"{millions(n)} ({s:.1%})"
+            for n, s in zip(part["migrants"], part["share"], strict=True)
+        ]
+    )
+    base = alt.Chart(labelled).encode(
+        x=alt.X(
+            "share:Q", title="Share", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1.6 * part["share"].max()])
+        ),
+        y=alt.Y("partner_name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)),
+        tooltip=["partner_name:N", alt.Tooltip("migrants:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+    )
     column.altair_chart(
-        alt.Chart(part)
-        .mark_bar()
-        .encode(
-            x=alt.X("share:Q", title="Share", axis=alt.Axis(format="%")),
-            y=alt.Y("partner_name:N", sort="-x", title=None),
-            tooltip=["partner_name:N", alt.Tooltip("migrants:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
-        )
-        .properties(height=280),
+        (base.mark_bar() + base.mark_text(align="left", dx=4).encode(text="label:N")).properties(height=280),
         width="stretch",
     )
 source_caption(partners_release, partners_year, names[country])
