@@ -116,7 +116,7 @@ class Recorder:
         self.base = detected.base
         self.record.editions = [e.edition for e in detected.catalogue.editions]
         self.record.build_fingerprint = detected.fingerprint
-        self.record.changes = detected.changes
+        self.record.changes = _with_rebuild_reasons(detected.changes, detected)
         self.record.repairs += [f"{problem}; rebuilt" for problem in detected.damaged]
         if detected.unchanged(detected.changes):
             self.finish_unchanged("every source answered that its file is the same")
@@ -130,7 +130,7 @@ class Recorder:
         return fetched
 
     def compared(self, detected: Detected, changes: ChangeReport) -> None:
-        self.record.changes = changes
+        self.record.changes = _with_rebuild_reasons(changes, detected)
         if detected.unchanged(changes):
             self.finish_unchanged("the sources' metadata moved but every file's bytes are the same")
         editions = sorted({f.edition for f in changes.files if f.verdict != "same"}, reverse=True)
@@ -222,6 +222,20 @@ class Recorder:
         except OSError as exc:
             where = self.settings.runs_dir
             announce(f"could not save the run record in {where}: {exc.strerror or exc}", level=logging.ERROR)
+
+
+FORCED = "--force: rebuilt whatever the sources said"
+
+
+def _with_rebuild_reasons(changes: ChangeReport, detected: Detected) -> ChangeReport:
+    """The record's copy of the changes, saying why the run rebuilds when the files did not: a
+    forced run, or damage found in the published version or the archive (its `rebuild` is then
+    true, as the run's own behaviour is)."""
+    extra = [FORCED] if detected.forced else []
+    extra += [f"damaged: {problem}" for problem in detected.damaged]
+    if not extra:
+        return changes
+    return changes.model_copy(update={"reasons": [*changes.reasons, *(r for r in extra if r not in changes.reasons)]})
 
 
 def first_published_acceptances(record: RunRecord, base: RunRecord | None) -> list[FetchedFile]:

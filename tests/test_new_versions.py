@@ -245,6 +245,8 @@ def test_an_accepted_version_is_remembered(site: Site, webhook: Webhook) -> None
     got = destination(latest_record(site))
     assert (got["verdict"], got["newly_accepted"]) == ("accepted new version", False)
     assert webhook.received == [], "announced once, by the run that accepted it"
+    changes = latest_record(site)["changes"]  # a forced run's record says it rebuilt, and why
+    assert changes["rebuild"] is True and "--force: rebuilt whatever the sources said" in changes["reasons"]
 
 
 def test_sources_asks_the_site_without_downloading(site: Site, tmp_path: Path) -> None:
