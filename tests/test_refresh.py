@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from flows.errors import BuildError
 from flows.refresh import refresh
 from flows.settings import Settings
-from tests.conftest import sha256, write_catalogue
+from tests.conftest import local_page, sha256, write_catalogue
 from tests.workbooks import (
     OTHER,
     WORLD,
@@ -290,7 +290,6 @@ def test_a_failed_expectation_reads_failed_in_the_data_docs_offline(
 ) -> None:
     """The Data Docs of a failed gate, read from file:// with nothing off the machine reachable:
     the failed validation and its failed expectation say Failed in words, the others Succeeded."""
-    import re
 
     from expectations.gate import QualityFailed
 
@@ -303,14 +302,7 @@ def test_a_failed_expectation_reads_failed_in_the_data_docs_offline(
     with pytest.raises(QualityFailed):
         refresh(source_dir=str(broken), data_dir=str(data), catalogue=str(catalogue))
     record = json.loads(max((data / "runs").glob("*.json"), key=lambda p: p.stat().st_mtime).read_text())
-    requested: list[str] = []
-
-    def refuse(route: Any) -> None:
-        requested.append(route.request.url)
-        route.abort()
-
-    page = browser.new_page()
-    page.route(re.compile(r"^https?://"), refuse)
+    page, requested = local_page(browser)  # every request off this machine refused and noted
     page.goto(Path(record["quality"]["docs"]).as_uri())
     rows = page.locator("tr.static-row", has_text=record["run_id"])
     failed = rows.filter(has=page.locator("i.text-danger", has_text="Failed"))

@@ -338,14 +338,7 @@ def test_data_docs_say_succeeded_offline_and_request_nothing(data: Path, browser
     records = [json.loads(p.read_text()) for p in sorted((data / "runs").glob("*.json"))]
     record = [r for r in records if (r.get("quality") or {}).get("docs")][-1]
     index = Path(record["quality"]["docs"])
-    requested: list[str] = []
-
-    def refuse(route: Any) -> None:
-        requested.append(route.request.url)
-        route.abort()
-
-    page = browser.new_page()
-    page.route(re.compile(r"^https?://"), refuse)
+    page, requested = local_page(browser)  # every request off this machine refused and noted
     page.goto(index.as_uri())
     rows = page.locator("tr.static-row", has_text=record["run_id"])
     assert rows.locator("i.text-success", has_text="Succeeded").count() == rows.count() == 46
