@@ -8,7 +8,7 @@ default with a notice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -16,6 +16,12 @@ import streamlit as st
 
 from app import queries
 
+MEASURE_WORDS = {
+    "immigrants": "Immigrants",
+    "emigrants": "Emigrants",
+    "balance_index": "Balance index",
+    "immigrants_pct_population": "Immigrants, % of population",
+}
 DATA_TYPES = {
     "B": "foreign-born population (place of birth)",
     "C": "foreign citizens (citizenship)",
@@ -29,29 +35,19 @@ def editions(with_corridors: bool = False) -> list[str]:
     return list(queries.editions(with_corridors)["release"])
 
 
-def release_and_year(with_corridors: bool = False) -> tuple[str, int]:
-    """Sidebar selectors for the edition and reference year; the choice carries across pages.
-    A page that needs corridors offers only editions that have an origin-destination table."""
-    choices = editions(with_corridors)
-    if not choices:
-        st.warning("No edition in the warehouse has an origin-destination table, so there are no corridors to show.")
-        st.stop()
-    _from_link("release", "edition", lambda v: v if v in choices else None, "edition", choices[0])
-    if st.session_state.get("release") not in choices:
-        st.session_state["release"] = choices[0]
+def release_and_year() -> tuple[str, int]:
+    """Sidebar selectors for the edition and reference year; the choice carries across pages and
+    lives in the link. A section that needs corridors applies `corridor_edition` to the choice."""
+    choices = editions()
+    link_choice("release", "edition", choices, "edition")
     release = st.sidebar.selectbox(
         "Edition",
         choices,
         key="release",
         help="Each UN DESA edition re-estimates past years: compare editions on the Revisions page.",
     )
-    missing = [e for e in editions() if e not in choices]
-    if missing:
-        st.sidebar.caption(f"Edition {', '.join(missing)} has no origin-destination table here, so no corridors.")
     years = list(queries.years(release)["year"])
-    _from_link("year", "year", lambda v: int(v) if v.isdigit() and int(v) in years else None, "year", years[-1])
-    if st.session_state.get("year") not in years:
-        st.session_state["year"] = years[-1]
+    link_choice("year", "year", years, "year", default=years[-1])
     year = st.sidebar.selectbox("Year", years, key="year", help="Reference year: migrant stock at mid-year.")
     st.query_params["edition"], st.query_params["year"] = str(release), str(year)
     return str(release), int(year)
@@ -72,6 +68,19 @@ def _from_link(key: str, param: str, parse: Callable[[str], Any], what: str, def
         st.warning(f"The link asks for {what} “{raw}”, which this page cannot show; showing {default} instead.")
         return
     st.session_state[key] = value
+
+
+def link_choice(
+    key: str, param: str, choices: list[Any], what: str, default: Any = None, explained: Iterable[str] = ()
+) -> None:
+    """Before a selectbox over `choices`: the link's `param` if it is one of them (matched as text),
+    else the current choice if still offered, else `default` (the first choice). A value in
+    `explained` (one the page already says it cannot show, and why) falls back without a notice."""
+    fallback = choices[0] if default is None else default
+    by_text: dict[str, Any] = {str(c): c for c in choices} | {str(e): fallback for e in explained}
+    _from_link(key, param, by_text.get, what, fallback)
+    if st.session_state.get(key) not in choices:
+        st.session_state[key] = fallback
 
 
 def corridor_edition(release: str, year: int) -> tuple[str, int] | None:
@@ -122,26 +131,52 @@ def country_names(release: str) -> dict[int, str]:
     return dict(zip(rows["country_code"], rows["country_name"], strict=True))
 
 
+# the link parameter of each country selector: the shared choice, and a corridor's two ends
+COUNTRY_LINKS = {"country": "country", "corridor_origin": "from", "corridor_destination": "to"}
+
+
+def iso3_of(names: dict[int, str]) -> dict[int, str]:
+    """Each country's ISO3 code, the form links use (`?country=KAZ`); the numeric code where none."""
+    rows = queries.iso3_codes()
+    iso3 = dict(zip(rows["country_code"], rows["iso3"], strict=True))
+    return {code: iso3.get(code) or str(code) for code in names}
+
+
+def country_from_link(names: dict[int, str]) -> Callable[[str], int | None]:
+    """Reads a link's country: ISO3 (`KAZ`) or UN DESA's numeric code (`398`), if this edition has it."""
+    by_link = {value: code for code, value in iso3_of(names).items()}
+
+    def parse(value: str) -> int | None:
+        code = by_link.get(value.upper()) or (int(value) if value.isdigit() else None)
+        return code if code in names else None
+
+    return parse
+
+
 def pick_country(names: dict[int, str], label: str, default: int, key: str = "country", container: Any = st) -> int:
     """A searchable country selector. Under the shared key "country" the choice carries across
-    pages; `default` applies until the reader picks one."""
+    pages; `default` applies until the reader picks one. The choice lives in the link under the
+    key's name in COUNTRY_LINKS (`?country=KAZ`, `?from=MEX&to=USA`)."""
     codes = list(names)
-    if key == "country":
-        rows = queries.iso3_codes()
-        iso3 = dict(zip(rows["country_code"], rows["iso3"], strict=True))
-        by_iso3 = {code: c for c, code in iso3.items() if c in names}
-
-        def parse(value: str) -> int | None:
-            code = by_iso3.get(value.upper()) or (int(value) if value.isdigit() else None)
-            return code if code in names else None
-
-        fallback = names.get(default if default in names else codes[0])
-        _from_link(key, "country", parse, "country", fallback)
+    fallback = default if default in names else codes[0]
+    link = COUNTRY_LINKS.get(key)
+    if link is not None:
+        _from_link(key, link, country_from_link(names), "country", names[fallback])
     if st.session_state.get(key) not in names:
-        st.session_state[key] = default if default in names else codes[0]
+        st.session_state[key] = fallback
     choice: int = container.selectbox(label, codes, format_func=names.__getitem__, key=key, help="Type to search.")
-    if key == "country":
-        st.query_params["country"] = iso3.get(choice) or str(choice)
+    if link is not None:
+        st.query_params[link] = iso3_of({choice: names[choice]})[choice]
+    return choice
+
+
+def pick_measure(choices: list[str], key: str, label: str = "Measure", container: Any = st) -> str:
+    """A measure (`immigrants`, `emigrants` ...) chosen with a radio, linked as `?measure=`."""
+    _from_link(key, "measure", lambda v: v if v in choices else None, "measure", choices[0])
+    if st.session_state.get(key) not in choices:
+        st.session_state[key] = choices[0]
+    choice: str = container.radio(label, choices, horizontal=True, key=key, format_func=MEASURE_WORDS.get)
+    st.query_params["measure"] = choice
     return choice
 
 
@@ -171,14 +206,21 @@ def pair_reading(pair: pd.DataFrame) -> str:
 
 
 def chart_csv(frame: pd.DataFrame, what: str, release: str, year: int | None) -> bytes:
-    """A chart's data as the CSV its download serves: exactly the rows and columns it draws, shares
-    rounded as the chart shows them (0.1 %), headed by what it is, the edition and year, and the
-    citation and terms the edition's workbooks give."""
+    """A chart's data as the CSV its download serves: exactly the rows and columns it draws, figures
+    rounded to three decimals, headed by what it is, the edition (or editions, `2015, 2017`) and
+    year, and the citation and terms each edition's workbooks give."""
     facts = queries.releases().set_index("release")
     when = f", mid-year {year}" if year is not None else ""
-    head = [f"# {what}", f"# UN DESA International Migrant Stock, {release} edition{when}"]
-    if release in facts.index:
-        head += [f"# Citation: {facts.loc[release, 'citation']}", f"# Terms: {facts.loc[release, 'licence']}"]
+    editions = [r.strip() for r in release.split(",")]
+    several = len(editions) > 1
+    named = f"editions {release}" if several else f"{release} edition"
+    head = [f"# {what}", f"# UN DESA International Migrant Stock, {named}{when}"]
+    for edition in (e for e in editions if e in facts.index):
+        which = f" ({edition})" if several else ""
+        head += [
+            f"# Citation{which}: {facts.loc[edition, 'citation']}",
+            f"# Terms{which}: {facts.loc[edition, 'licence']}",
+        ]
     shown = frame.copy()
     for column in shown.columns:
         if shown[column].dtype.kind == "f":
@@ -194,7 +236,7 @@ def chart_download(
     container.download_button(
         "Download this chart's data (CSV)",
         data=lambda: chart_csv(frame, what, release, year),
-        file_name=f"{key}-{release}{f'-{year}' if year is not None else ''}.csv",
+        file_name=f"{key}-{release.replace(', ', '-')}{f'-{year}' if year is not None else ''}.csv",
         mime="text/csv",
         key=f"download_{key}",
         on_click="ignore",

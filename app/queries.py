@@ -97,6 +97,35 @@ def largest(release: str, year: int, measure: Literal["immigrants", "emigrants"]
     )
 
 
+def largest_countries(release: str, year: int, measure: Literal["immigrants", "emigrants"], top: int) -> pd.DataFrame:
+    """The `top` countries with the most immigrants (or emigrants) in a year, largest first."""
+    column = {"immigrants": "immigrants", "emigrants": "emigrants"}[measure]  # never user text
+    return _q(
+        f"select country_code from marts.country_balance where release = ? and year = ? "
+        f"order by {column} desc nulls last, country_code limit ?",
+        release,
+        year,
+        top,
+    )
+
+
+COMPARABLE = ("immigrants", "emigrants", "balance_index", "immigrants_pct_population")
+
+
+def compare_series(release: str, countries: list[int], measure: str) -> pd.DataFrame:
+    """Several countries' `measure` (one of COMPARABLE) every year of an edition, in the order given."""
+    if measure not in COMPARABLE:
+        raise ValueError(f"not a measure to compare: {measure!r}")
+    return _q(
+        f"select year, country_code, country_name, {measure} as value from marts.country_balance "
+        f"where release = ? and list_contains(?, country_code) and {measure} is not null "
+        "order by list_position(?, country_code), year",
+        release,
+        countries,
+        countries,
+    )
+
+
 def country_series(release: str, country: int) -> pd.DataFrame:
     """A country's balance, every year of an edition."""
     return _q(
@@ -122,7 +151,7 @@ def balances(release: str, year: int) -> pd.DataFrame:
 def partners(release: str, year: int, country: int, top: int) -> pd.DataFrame:
     """A country's largest origins (`from`) and destinations (`to`), with shares."""
     return _q(
-        "select direction, partner_name, migrants, share from marts.country_partners "
+        "select direction, partner_name, migrants, share_pct from marts.country_partners "
         "where release = ? and year = ? and country_code = ? and rank <= ? order by direction, rank",
         release,
         year,
@@ -183,7 +212,7 @@ def corridor_changes(release: str, year: int, rising: bool, at_least: int = 100_
     order = "desc" if rising else "asc"
     return _q(
         "select origin_name || ' → ' || destination_name as corridor, previous_year, previous_migrants, migrants, "
-        "annual_change, annual_change_rate from marts.corridor_changes where release = ? and year = ? "
+        "annual_change, annual_change_pct from marts.corridor_changes where release = ? and year = ? "
         f"and greatest(migrants, previous_migrants) >= ? order by annual_change {order}, corridor limit ?",
         release,
         year,

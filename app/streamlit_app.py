@@ -17,6 +17,7 @@ pages = [
     st.Page(VIEWS / "overview.py", title="Overview", default=True),
     st.Page(VIEWS / "corridors.py", title="Corridors"),
     st.Page(VIEWS / "country.py", title="Country profile"),
+    st.Page(VIEWS / "compare.py", title="Compare countries"),
     st.Page(VIEWS / "balance_map.py", title="Balance map"),
     st.Page(VIEWS / "revisions.py", title="Revisions"),
     st.Page(VIEWS / "quality.py", title="Data & quality"),

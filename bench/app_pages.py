@@ -23,7 +23,7 @@ import typer
 from flows.settings import PROJECT_DIR, disable_telemetry
 
 APP = str(PROJECT_DIR / "app" / "streamlit_app.py")
-PAGES = ["overview", "corridors", "country", "balance_map", "revisions", "quality"]
+PAGES = ["overview", "corridors", "country", "compare", "balance_map", "revisions", "quality"]
 TARGET_MS = 300.0
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 import streamlit as st
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
 from flows.settings import PROJECT_DIR
@@ -28,6 +29,7 @@ PAGES = {
     "overview": "International migrants",
     "corridors": "Corridors",
     "country": "Country profile",
+    "compare": "Compare countries",
     "balance_map": "Who receives, who sends",
     "revisions": "How the editions revised the figures",
     "quality": "Data & quality",
@@ -75,7 +77,11 @@ def test_overview_figures_come_from_the_marts(app: None) -> None:
 
 def test_corridors_both_directions_and_partners(app: None) -> None:
     at = page("corridors")
-    assert at.sidebar.selectbox(key="release").options == ["2020", "2019", "2017", "2015"], "editions with corridors"
+    assert at.sidebar.selectbox(key="release").options == ["2024", "2020", "2019", "2017", "2015"]
+    assert [i.value for i in at.info] == [
+        "The 2024 edition has no origin-destination table in this warehouse, so these corridors come from the 2020 "
+        "edition, for 2020."
+    ]
     text = " ".join(m.value for m in at.markdown)
     assert "Mexico → United States of America: **10.9 million** in 2020" in text
     at.selectbox(key="corridor_origin").select(398).run()  # Kazakhstan
@@ -110,6 +116,7 @@ def test_corridor_changes_are_shown_as_changes_in_stocks(app: None) -> None:
     )
     charts = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert any(c["encoding"]["x"]["field"] == "annual_change" for c in charts)
+    at.sidebar.selectbox(key="release").select("2020").run()
     at.sidebar.selectbox(key="year").select(1990).run()
     assert any("1990 is the 2020 edition's first reference year" in i.value for i in at.info)
 
@@ -156,15 +163,38 @@ def test_a_link_with_values_the_warehouse_lacks_falls_back_with_a_notice(app: No
     notices = " ".join(w.value for w in at.warning)
     assert "“1999”" in notices and "“XYZ”" in notices and "“1850”" in notices
     assert at.sidebar.selectbox(key="release").value == "2024" and at.selectbox(key="country").value == 840
-    corridors = linked("corridors", edition="2024")  # an edition without corridors, on the page that needs them
-    assert "“2024”" in " ".join(w.value for w in corridors.warning)
-    assert corridors.sidebar.selectbox(key="release").value == "2020"
+    compare = linked("compare", countries="KAZ,XYZ,RUS", measure="flows")
+    notices = " ".join(w.value for w in compare.warning)
+    assert "“XYZ”" in notices and "“flows”" in notices
+    assert compare.multiselect(key="compare_countries").value == [398, 643]
+    assert compare.radio(key="compare_measure").value == "immigrants"
+
+
+def test_links_carry_a_corridor_and_a_measure(app: None) -> None:
+    """`/corridors?from=KAZ&to=RUS` opens that pair; `/revisions?from=KAZ&to=RUS` its series in
+    every edition; `/revisions?measure=emigrants&country=KAZ` Kazakhstan's emigrants."""
+    at = linked("corridors", edition="2020", **{"from": "KAZ", "to": "RUS"})
+    assert (at.selectbox(key="corridor_origin").value, at.selectbox(key="corridor_destination").value) == (398, 643)
+    assert "Kazakhstan → Russian Federation: **2.6 million** in 2020" in " ".join(m.value for m in at.markdown)
+    at.selectbox(key="corridor_destination").select(860).run()
+    assert at.query_params["to"] in ("UZB", ["UZB"])
+    at = linked("revisions", **{"from": "KAZ", "to": "RUS"})
+    assert at.subheader[0].value == "Kazakhstan → Russian Federation: migrants as each edition estimates them"
+    at = linked("revisions", measure="emigrants", country="KAZ", edition="2019", since="2015", year="2015")
+    assert at.subheader[0].value == "Kazakhstan: emigrants as each edition estimates them"
+    assert [at.selectbox(key=k).value for k in ("revision_to", "revision_from", "revision_year")] == [
+        "2019",
+        "2015",
+        2015,
+    ]
+    assert not at.warning
 
 
 def test_an_edition_without_corridors_is_one_sentence_and_one_click(app: None) -> None:
-    """On the overview and the country profile alike, 2024 (no O-D table here) gets one sentence,
-    the 2020 edition's corridors or partners, and a button that switches the page to 2020."""
-    for view in ("overview", "country"):
+    """On the overview, the country profile and the corridors page alike, 2024 (no O-D table here)
+    gets one sentence, the 2020 edition's corridors or partners, and a button that switches the
+    page to 2020; the sidebar keeps the reader's choice until then."""
+    for view in ("overview", "country", "corridors"):
         at = linked(view, edition="2024", country="KAZ")
         infos = [i.value for i in at.info]
         assert len(infos) == 1 and "so these corridors come from the 2020 edition, for 2020" in infos[0], infos
@@ -213,6 +243,56 @@ def test_a_chart_downloads_what_it_shows_headed_by_its_source(app: None) -> None
     assert all(len(value.partition(".")[2]) <= 3 for value in asymmetry), asymmetry
 
 
+def test_compare_several_countries_on_one_chart(app: None, data: Path) -> None:
+    """Kazakhstan, Russia and Uzbekistan from a link, emigrants by year on one chart, each value the
+    mart's; the measure switches to the balance index on its own scale; the chart downloads."""
+    at = linked("compare", countries="KAZ,RUS,UZB", measure="emigrants", edition="2020")
+    chart = at.get("vega_lite_chart")[0].proto
+    spec = json.loads(chart.spec)
+    rows = convert_arrow_bytes_to_pandas_df(chart.datasets[0].data.data).to_dict("records")
+    assert {r["country_name"] for r in rows} == {"Kazakhstan", "Russian Federation", "Uzbekistan"} and len(rows) == 21
+    assert spec["encoding"]["y"]["title"] == "Emigrants, people"
+    with duckdb.connect(str(data / "published" / "warehouse.duckdb"), read_only=True) as con:
+        expected = dict(
+            con.execute(
+                "select iso3 || year, emigrants from marts.country_balance where release = '2020' "
+                "and iso3 in ('KAZ', 'RUS', 'UZB')"
+            ).fetchall()
+        )
+    codes = {"Kazakhstan": "KAZ", "Russian Federation": "RUS", "Uzbekistan": "UZB"}
+    assert {codes[r["country_name"]] + str(r["year"]): r["value"] for r in rows} == expected
+    assert "Download this chart's data (CSV)" in [b.label for b in at.get("download_button")]
+    at.radio(key="compare_measure").set_value("balance_index").run()
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    assert spec["encoding"]["y"]["title"].startswith("Balance index, index from −1")
+    assert spec["encoding"]["y"]["scale"]["domain"] == [-1, 1]
+    assert at.query_params["measure"] in ("balance_index", ["balance_index"])
+    assert at.query_params["countries"] in ("KAZ,RUS,UZB", ["KAZ,RUS,UZB"])
+
+
+def axis_titles(spec: dict[str, Any]) -> list[str]:
+    """The titles of a Vega-Lite spec's quantitative axes, layers included."""
+    titles = [
+        str(channel.get("title"))
+        for name, channel in spec.get("encoding", {}).items()
+        if name in ("x", "y") and channel.get("type") == "quantitative"
+    ]
+    return titles + [title for layer in spec.get("layer", []) for title in axis_titles(layer)]
+
+
+def test_every_chart_says_its_unit_and_offers_its_data(app: None) -> None:
+    """Each quantitative axis names its unit (people, %, an index, or is the year); each page that draws charts
+    offers their data as CSV."""
+    downloads = {"overview": 2, "corridors": 3, "country": 3, "compare": 1, "balance_map": 1, "revisions": 1}
+    for view, least in downloads.items():
+        at = page(view)
+        for chart in at.get("vega_lite_chart"):
+            for title in axis_titles(json.loads(chart.proto.spec)):
+                assert re.search(r"people|%|index|^year$", title, re.IGNORECASE), (view, title)
+        labels = [b.label for b in at.get("download_button")]
+        assert labels.count("Download this chart's data (CSV)") >= least, (view, labels)
+
+
 def test_partners_show_whole_names_and_counts_beside_shares(app: None) -> None:
     at = linked("country", country="KAZ", edition="2020", year="2020")
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
@@ -224,10 +304,22 @@ def test_partners_show_whole_names_and_counts_beside_shares(app: None) -> None:
         assert spec["layer"][0]["encoding"]["y"]["axis"]["labelLimit"] >= 240, "United States of America, in full"
 
 
-def test_balance_map_table(app: None) -> None:
+def test_balance_map_draws_every_country_and_lists_the_large_ones(app: None) -> None:
+    """Every country with a balance is on the map, as a shape or (too small for the shapes) a point;
+    the table opens on countries of at least 100,000 immigrants plus emigrants, a toggle shows all."""
     at = page("balance_map")
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    shaped = {f["properties"]["iso3"] for f in spec["datasets"]["world"]}
+    drawn = shaped | {p["iso3"] for p in spec["layer"][2]["data"]["values"]}
+    assert spec["layer"][2]["encoding"]["longitude"]["field"] == "lon"
+    listed = at.dataframe[0].value
+    assert 150 < len(listed) < 235 and (listed["immigrants"] + listed["emigrants"] >= 100_000).all()
+    assert "Liechtenstein" not in set(listed["country_name"])
+    at.toggle(key="balance_show_small").set_value(True).run()
     table = at.dataframe[0].value
     assert len(table) == 235
+    assert set(table.dropna(subset=["balance_index"])["iso3"]) - drawn == set(), "each as a shape or a point"
+    assert {"TUV", "MCO", "HKG", "CHI"} <= drawn - shaped
     assert table["balance_index"].max() <= 1 and table["balance_index"].min() >= -1
     usa_2024 = table.set_index("iso3").loc["USA", "immigrants"]
     assert usa_2024 == 52_375_047
@@ -366,24 +458,45 @@ def server(data: Path) -> Iterator[str]:
     proc.wait(timeout=20)
 
 
-def test_every_page_in_a_browser(
+EDITIONS = ("2024", "2020", "2019", "2017", "2015")
+
+
+def look_at(page: Any, url: str, title: str, shot: Path) -> None:
+    """Opens `url`, waits for its heading and charts to draw, checks no exception is shown, and
+    saves a screenshot of the whole page."""
+    page.goto(url)
+    page.get_by_role("heading", name=title, exact=True, level=1).wait_for(timeout=30_000)
+    page.wait_for_selector(CHARTS, timeout=30_000)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=30_000)
+    page.wait_for_timeout(700)  # let the charts draw
+    assert page.locator("[data-testid='stException']").count() == 0, url
+    # the page scrolls inside Streamlit's main block, not the window: grow the window to fit it
+    height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": max(1000, int(height))})
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(shot), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_every_page_for_every_edition_in_a_browser(
     server: str, browser: Any, data: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    """Each page opened from a link for each of the five editions (the data page once: it shows
+    every edition), a shared link and a bad one, and a mart downloaded, with every request off this
+    machine refused and counted: none may be made."""
     shots = tmp_path_factory.mktemp("screenshots")  # to look at: pytest's basetemp, never the project's data/
     page, outside = local_page(browser, viewport={"width": 1400, "height": 1000})
     for name, title in PAGES.items():
-        page.goto(server if name == "overview" else f"{server}/{name}")
-        page.get_by_role("heading", name=title, exact=True, level=1).wait_for(timeout=30_000)
-        page.wait_for_selector(CHARTS, timeout=30_000)
-        page.wait_for_timeout(1500)  # let the charts draw
-        assert page.locator("[data-testid='stException']").count() == 0, name
-        # the page scrolls inside Streamlit's main block, not the window: grow the window to fit it
-        height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
-        page.set_viewport_size({"width": 1400, "height": max(1000, int(height))})
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-        page.set_viewport_size({"width": 1400, "height": 1000})
+        for edition in EDITIONS if name != "quality" else ("",):
+            path = "" if name == "overview" else f"/{name}"
+            look_at(page, f"{server}{path}?edition={edition}", title, shots / f"{name}-{edition or 'all'}.png")
+    look_at(page, f"{server}/country?country=KAZ&edition=2024&year=2024", PAGES["country"], shots / "link.png")
+    page.get_by_text("In 2024, Kazakhstan had more emigrants than immigrants (balance −0.14).").wait_for()
+    look_at(page, f"{server}/country?country=XYZ&edition=2020", PAGES["country"], shots / "bad-link.png")
+    page.get_by_text("The link asks for country “XYZ”, which this page cannot show").wait_for()
+    assert len(list(shots.glob("*.png"))) == 6 * len(EDITIONS) + 3
     # the mart selector changes what the download buttons serve: country_balance as CSV
+    look_at(page, f"{server}/quality", PAGES["quality"], shots / "quality-all.png")
     mart = page.get_by_role("combobox", name="Mart")
     mart.click()
     mart.fill("country_bal")  # the selector is a searchable combobox

@@ -190,8 +190,8 @@ def test_partners_and_regions_add_up(run: tuple[Path, dict[str, Any], dict[str, 
     data, _, worlds = run
     bad = query(
         data,
-        "select release, year, country_code, direction, sum(share) from marts.country_partners "
-        "group by all having abs(sum(share) - 1) > 1e-9",
+        "select release, year, country_code, direction, sum(share_pct) from marts.country_partners "
+        "group by all having abs(sum(share_pct) - 100) > 1e-7",
     )
     assert bad == []
     (other,) = query(

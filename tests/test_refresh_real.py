@@ -106,6 +106,23 @@ def test_every_mart_and_column_carries_its_description(data: Path) -> None:
     assert said[0] == "(migrants - reverse_migrants) / (migrants + reverse_migrants); 1 = one-way, 0 = balanced."
 
 
+def test_one_unit_convention_across_marts(data: Path) -> None:
+    """A percentage is 0-100 in a column named `*_pct` (its comment says so); no mart column holds a
+    share or a rate under another name, and the percentages are on the 0-100 scale, not fractions."""
+    columns = query(data, "select table_name, column_name, comment from duckdb_columns() where schema_name = 'marts'")
+    ratios = [
+        (t, c) for t, c, _ in columns if any(word in c for word in ("share", "rate", "pct", "percent", "fraction"))
+    ]
+    assert ratios and [(t, c) for t, c in ratios if not c.endswith("_pct") and "_pct_" not in c] == []
+    assert [(t, c) for t, c, said in columns if "pct" in c and "percentage" not in said.lower()] == []
+    (largest_share, share_sum) = query(
+        data,
+        "select max(share_pct), max(total) from (select max(share_pct) as share_pct, sum(share_pct) as total "
+        "from marts.country_partners group by release, year, country_code, direction)",
+    )[0]
+    assert 50 < largest_share <= 100 and 99.99 < share_sum < 100.0001
+
+
 def test_top_corridors_2020(data: Path) -> None:
     top = query(
         data,

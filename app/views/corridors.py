@@ -12,12 +12,25 @@ import streamlit as st
 
 from app import queries
 from app.charts import over_years
-from app.controls import country_names, millions, pair_reading, pick_country, release_and_year, source_caption
+from app.controls import (
+    chart_download,
+    corridor_edition,
+    country_names,
+    millions,
+    pair_reading,
+    pick_country,
+    release_and_year,
+    source_caption,
+)
 
 PARTNERS = 8
 
-release, year = release_and_year(with_corridors=True)
+chosen_release, chosen_year = release_and_year()
 st.title("Corridors")
+shown = corridor_edition(chosen_release, chosen_year)
+if shown is None:
+    st.stop()
+release, year = shown
 
 names = country_names(release)
 top = queries.largest_corridors(release, year, 1).iloc[0]
@@ -37,7 +50,14 @@ else:
     for direction, migrants in zip(now["direction"], now["migrants"], strict=True):
         st.markdown(f"- {direction}: **{millions(migrants)}** in {year}")
     st.markdown(pair_reading(queries.pair_direction(release, year, origin, destination)))
-    st.altair_chart(over_years(both, "migrants", "Migrants", "direction", height=280), width="stretch")
+    st.altair_chart(over_years(both, "migrants", "Migrants, people", "direction", height=280), width="stretch")
+    chart_download(
+        both,
+        f"{names[origin]} ⇄ {names[destination]}: migrants each way by year (people)",
+        release,
+        None,
+        f"corridor-{origin}-{destination}",
+    )
 source_caption(release, None, "Both directions over time")
 
 st.subheader("Large corridors that run both ways, and those that run one way")
@@ -81,11 +101,19 @@ else:
                 alt.Tooltip("previous_migrants:Q", title=f"People, {step}", format=","),
                 alt.Tooltip("migrants:Q", title=f"People, {year}", format=","),
                 alt.Tooltip("annual_change:Q", title="Per year", format="+,.0f"),
-                alt.Tooltip("annual_change_rate:Q", title="Per year, %", format="+.1%"),
+                alt.Tooltip("annual_change_pct:Q", title="Per year, %", format="+.1f"),
             ],
         )
         .properties(height=26 * len(both_ends) + 40),
         width="stretch",
+    )
+    chart_download(
+        both_ends,
+        f"Fastest-growing and fastest-shrinking corridors of at least 100,000 people, {step}–{year} "
+        "(people; per year in people and %)",
+        release,
+        year,
+        "corridor-changes",
     )
 source_caption(release, year, "Changes in stocks between reference years (mart corridor_changes)")
 
@@ -112,6 +140,14 @@ else:
     )
     figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 10, "b": 10}, font={"size": 13, "color": "#262730"})
     st.plotly_chart(figure, width="stretch", config={"displaylogo": False})
+    chart_download(
+        partners,
+        f"{names[origin]}: top {PARTNERS} origins of its immigrants (from) and destinations of its emigrants (to); "
+        "people, share of the country's total in %",
+        release,
+        year,
+        f"partners-{origin}",
+    )
     source_caption(
         release,
         year,

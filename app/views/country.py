@@ -106,22 +106,35 @@ for column, direction, title in (
         continue
     labelled = part.assign(
         label=[
-            f"{millions(n)} ({s:.0%})" if s >= 0.1 else f"{millions(n)} ({s:.1%})"
-            for n, s in zip(part["migrants"], part["share"], strict=True)
+            f"{millions(n)} ({s:.0f} %)" if s >= 10 else f"{millions(n)} ({s:.1f} %)"
+            for n, s in zip(part["migrants"], part["share_pct"], strict=True)
         ]
     )
     base = alt.Chart(labelled).encode(
         x=alt.X(
-            "share:Q", title="Share", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1.6 * part["share"].max()])
+            "share_pct:Q", title="Share of the total, %", scale=alt.Scale(domain=[0, 1.6 * part["share_pct"].max()])
         ),
         y=alt.Y("partner_name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)),
-        tooltip=["partner_name:N", alt.Tooltip("migrants:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+        tooltip=[
+            "partner_name:N",
+            alt.Tooltip("migrants:Q", format=","),
+            alt.Tooltip("share_pct:Q", title="share, %", format=".1f"),
+        ],
     )
     column.altair_chart(
         (base.mark_bar() + base.mark_text(align="left", dx=4).encode(text="label:N")).properties(height=280),
         width="stretch",
     )
 source_caption(partners_release, partners_year, names[country])
+if partners is not None and not partners.empty:
+    chart_download(
+        partners,
+        f"{names[country]}: top origins of its immigrants (from) and destinations of its emigrants (to); "
+        "people, share of the country's total in %",
+        partners_release,
+        partners_year,
+        f"partners-{country}",
+    )
 
 st.markdown("**Women and men**")
 sexes = pd.DataFrame(
@@ -141,7 +154,7 @@ st.altair_chart(
     alt.Chart(sexes)
     .mark_bar()
     .encode(
-        x=alt.X("people:Q", stack="normalize", title="Share", axis=alt.Axis(format="%")),
+        x=alt.X("people:Q", stack="normalize", title="Share of each measure, %", axis=alt.Axis(format="%")),
         y=alt.Y("measure:N", title=None),
         color=alt.Color("sex:N", title=None, scale=alt.Scale(range=["#9e3d8c", "#3b8ea5"])),
         tooltip=["measure:N", "sex:N", alt.Tooltip("people:Q", format=",")],
@@ -149,4 +162,5 @@ st.altair_chart(
     .properties(height=120),
     width="stretch",
 )
+chart_download(sexes, f"{names[country]}: immigrants and emigrants by sex (people)", release, year, f"sexes-{country}")
 source_caption(release, year, names[country])

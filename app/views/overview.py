@@ -31,7 +31,10 @@ cols[2].metric(
 )
 
 st.subheader(f"World total, {int(first['year'])}–{int(world['year'].max())}")
-st.altair_chart(over_years(world, "migrants", "International migrants"), width="stretch")
+st.altair_chart(over_years(world, "migrants", "International migrants, people"), width="stretch")
+chart_download(
+    world, "The world's international migrants and population by year (people)", release, None, "world-total"
+)
 source_caption(release, None, "Sum over countries of destination")
 
 st.subheader("The 20 largest corridors")
@@ -44,7 +47,7 @@ bars = (
     alt.Chart(top)
     .mark_bar()
     .encode(
-        x=alt.X("migrants:Q", title="Migrants", axis=alt.Axis(format="~s")),
+        x=alt.X("migrants:Q", title="Migrants, people", axis=alt.Axis(format="~s")),
         y=alt.Y("corridor:N", sort=alt.SortField("rank"), title=None, axis=alt.Axis(labelLimit=340)),
         color=alt.Color(
             "direction:N",

@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import queries
 from app.charts import vintages
-from app.controls import millions, pick_country
+from app.controls import MEASURE_WORDS, chart_download, link_choice, millions, pick_country, pick_measure
 
 st.title("How the editions revised the figures")
 st.markdown(
@@ -23,20 +23,25 @@ with_corridors = [str(r) for r, c in zip(everything["release"], everything["has_
 countries = queries.current_country_names()
 names = dict(zip(countries["country_code"], countries["country_name"], strict=True))
 
+# a link to a corridor (`?from=MEX&to=USA`) opens the corridor series
+if "_taken_from_link" not in st.session_state and ("from" in st.query_params or "to" in st.query_params):
+    st.session_state["revision_series"] = "A corridor"
 what = st.sidebar.radio("Series", ["A country", "A corridor"], horizontal=True, key="revision_series")
 if what == "A country":
-    measure = st.sidebar.radio("Measure", ["immigrants", "emigrants"], horizontal=True)
+    measure = pick_measure(["immigrants", "emigrants"], "revision_measure", container=st.sidebar)
     largest_revision = queries.largest_revision_country(measure)
     default = int(largest_revision["country_code"].iloc[0]) if not largest_revision.empty else next(iter(names))
     country = pick_country(names, "Country or area", default)
     series = queries.country_across_editions(country, measure)
-    heading = f"{names[country]}: {measure} as each edition estimates them"
+    heading = f"{names[country]}: {MEASURE_WORDS[measure].lower()} as each edition estimates them"
+    key = f"revisions-{measure}-{country}"
 else:
     left, right = st.columns(2)
     origin = pick_country(names, "From (country of origin)", 484, "corridor_origin", left)
     destination = pick_country(names, "To (country of destination)", 840, "corridor_destination", right)
     series = queries.corridor_across_editions(origin, destination)
     heading = f"{names[origin]} → {names[destination]}: migrants as each edition estimates them"
+    key = f"revisions-{origin}-{destination}"
     if with_corridors != list(everything["release"].astype(str)):
         without = [str(r) for r in everything["release"] if str(r) not in with_corridors]
         st.caption(f"Edition {', '.join(without)} has no origin-destination table here, so no corridor figures.")
@@ -52,36 +57,32 @@ else:
     )
     shown = ", ".join(sorted({str(e).split()[0] for e in series["edition"]}))
     st.caption(f"Latest figure of each edition: {latest}. UN DESA International Migrant Stock, editions {shown}.")
+    chart_download(series, f"{heading} (people)", shown, None, key)
 
 st.subheader("Largest corridor revisions between two editions")
 if len(with_corridors) < 2:
     st.info("Fewer than two editions have an origin-destination table here, so corridors cannot be compared.")
     st.stop()
-all_editions = [str(r) for r in everything["release"]]
-left, middle, right = st.columns(3)
-# every edition is offered; the defaults are the two newest with corridors
-release_to = left.selectbox(
-    "Later edition", all_editions, index=all_editions.index(with_corridors[0]), key="revision_to"
-)
-earlier = [r for r in all_editions if r < release_to]
-if not earlier:
-    st.info(f"No edition is older than {release_to}.")
-    st.stop()
-older_with_corridors = [r for r in earlier if r in with_corridors]
-default_from = earlier.index(older_with_corridors[0]) if older_with_corridors else 0
-release_from = middle.selectbox("Earlier edition", earlier, index=default_from, key="revision_from")
-if release_from not in with_corridors or release_to not in with_corridors:
-    missing = [r for r in (release_from, release_to) if r not in with_corridors]
-    st.info(
-        f"Edition {', '.join(missing)} has no origin-destination table here; corridors can be compared between "
-        f"{', '.join(sorted(with_corridors))}."
+without = [str(r) for r in everything["release"] if str(r) not in with_corridors]
+if without:
+    st.caption(
+        f"Edition {', '.join(without)} has no origin-destination table here, so its corridors cannot be compared."
     )
-    st.stop()
+left, middle, right = st.columns(3)
+# the later edition is linked as `?edition=`; the defaults are the two newest with corridors
+later = with_corridors[:-1]
+link_choice("revision_to", "edition", later, "a later edition with corridors", explained=without)
+release_to = left.selectbox("Later edition", later, key="revision_to")
+earlier = [r for r in with_corridors if r < release_to]
+link_choice("revision_from", "since", earlier, "an earlier edition with corridors")
+release_from = middle.selectbox("Earlier edition", earlier, key="revision_from")
 years = list(queries.revision_years(release_from, release_to)["year"])
 if not years:
     st.info(f"The {release_from} and {release_to} editions' origin-destination tables share no reference year.")
     st.stop()
-year = right.selectbox("Year", years, index=len(years) - 1, key="revision_year")
+link_choice("revision_year", "year", years, "a year both editions give", default=years[-1])
+year = right.selectbox("Year", years, key="revision_year")
+st.query_params.update(edition=release_to, since=release_from, year=str(year))
 largest = queries.largest_corridor_revisions(release_from, release_to, year)
 st.dataframe(
     largest,
@@ -91,7 +92,7 @@ st.dataframe(
         "destination_name": "To",
         "value_from": st.column_config.NumberColumn(f"{release_from} edition", format="localized"),
         "value_to": st.column_config.NumberColumn(f"{release_to} edition", format="localized"),
-        "revision": st.column_config.NumberColumn("Revision", format="localized"),
+        "revision": st.column_config.NumberColumn("Revision, people", format="localized"),
         "revision_pct": st.column_config.NumberColumn("Revision %", format="%+.1f%%"),
     },
 )

@@ -31,7 +31,7 @@ select
     cur.migrants - prev.migrants as change,
     steps.year - steps.previous_year as years_between,
     (cur.migrants - prev.migrants) / (steps.year - steps.previous_year) as annual_change,
-    power(cur.migrants / prev.migrants, 1.0 / (steps.year - steps.previous_year)) - 1 as annual_change_rate
+    100 * (power(cur.migrants / prev.migrants, 1.0 / (steps.year - steps.previous_year)) - 1) as annual_change_pct
 from steps
 inner join stocks as cur
     on cur.release = steps.release and cur.year = steps.year

@@ -42,7 +42,7 @@ final as (
         coalesce(unknown.name, partner.country_name) as partner_name,
         unknown.origin_code is null as partner_is_country,
         shared.migrants,
-        shared.migrants::double / shared.country_total as share,
+        100.0 * shared.migrants / shared.country_total as share_pct,
         shared.rank,
         shared.country_total
     from shared

@@ -1,0 +1,94 @@
+"""Compare: several countries' immigrants, emigrants, balance or immigrant share on one chart, over
+the reference years of an edition. The countries and the measure live in the link
+(`?countries=KAZ,RUS,UZB&measure=emigrants`)."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from app import queries
+from app.controls import (
+    MEASURE_WORDS,
+    chart_download,
+    country_from_link,
+    country_names,
+    iso3_of,
+    pick_measure,
+    release_and_year,
+    source_caption,
+)
+
+MEASURES = ["immigrants", "emigrants", "balance_index", "immigrants_pct_population"]
+UNITS = {  # the unit of each measure, and its tooltip format
+    "immigrants": ("people", ","),
+    "emigrants": ("people", ","),
+    "balance_index": ("index from −1, only departures, to +1, only arrivals", "+.2f"),
+    "immigrants_pct_population": ("% of the population", ".1f"),
+}
+MOST = 8  # more lines than this cannot be told apart
+
+
+release, year = release_and_year()
+st.title("Compare countries")
+names = country_names(release)
+measure = pick_measure(MEASURES, "compare_measure")
+
+if "compare_countries" not in st.session_state:
+    default = [int(c) for c in queries.largest_countries(release, year, "immigrants", 5)["country_code"]]
+    st.session_state["compare_countries"] = default
+    raw = st.query_params.get("countries")
+    if raw is not None:
+        parse = country_from_link(names)
+        asked = [value.strip() for value in str(raw).split(",") if value.strip()]
+        found = [code for code in map(parse, asked) if code is not None]
+        unknown = [value for value in asked if parse(value) is None]
+        if unknown:
+            st.warning(
+                f"The link asks for {', '.join(f'“{v}”' for v in unknown)}, which the {release} edition does not "
+                "have; " + ("showing the others." if found else "showing the largest countries instead.")
+            )
+        if found:
+            st.session_state["compare_countries"] = list(dict.fromkeys(found))[:MOST]
+st.session_state["compare_countries"] = [c for c in st.session_state["compare_countries"] if c in names]
+chosen: list[int] = st.multiselect(
+    "Countries or areas",
+    list(names),
+    format_func=names.__getitem__,
+    key="compare_countries",
+    max_selections=MOST,
+    help=f"Type to search; up to {MOST}.",
+)
+links = iso3_of(names)
+st.query_params["countries"] = ",".join(links[c] for c in chosen)
+
+if not chosen:
+    st.info("Pick one or more countries to compare.")
+    st.stop()
+series = queries.compare_series(release, chosen, measure)
+unit, number = UNITS[measure]
+title = f"{MEASURE_WORDS[measure].split(',')[0]}, {unit}"
+scale = alt.Scale(domain=[-1, 1]) if measure == "balance_index" else alt.Undefined
+st.altair_chart(
+    alt.Chart(series)
+    .mark_line(point=True)
+    .encode(
+        x=alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("value:Q", title=title, scale=scale, axis=alt.Axis(format="~s") if number == "," else alt.Undefined),
+        color=alt.Color("country_name:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
+        tooltip=["country_name:N", "year:O", alt.Tooltip("value:Q", title=title, format=number)],
+    )
+    .properties(height=380),
+    width="stretch",
+)
+source_caption(release, None, f"{MEASURE_WORDS[measure]} by reference year")
+chart_download(
+    series.rename(columns={"value": measure}),
+    f"{MEASURE_WORDS[measure].split(',')[0]} of {', '.join(names[c] for c in chosen)} by year ({unit})",
+    release,
+    None,
+    f"compare-{measure}",
+)
+missing = [names[c] for c in chosen if c not in set(series["country_code"])]
+if missing:
+    st.caption(f"No {MEASURE_WORDS[measure].lower()} figure in the {release} edition for {', '.join(missing)}.")
