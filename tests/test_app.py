@@ -241,6 +241,12 @@ def test_a_chart_downloads_what_it_shows_headed_by_its_source(app: None) -> None
 
     asymmetry = [row["asymmetry_index"] for row in csv.DictReader(lines[4:])]
     assert all(len(value.partition(".")[2]) <= 3 for value in asymmetry), asymmetry
+    across = chart_csv(queries.corridor_across_editions(484, 840), "Mexico → USA", "2015, 2017", None).decode()
+    head = [line for line in across.splitlines() if line.startswith("#")]
+    assert head[1] == "# UN DESA International Migrant Stock, editions 2015, 2017"
+    assert [line.split(":")[0] for line in head[2:]] == [
+        "# Citation (2015)", "# Terms (2015)", "# Citation (2017)", "# Terms (2017)"
+    ]  # fmt: skip
 
 
 def test_compare_several_countries_on_one_chart(app: None, data: Path) -> None:
