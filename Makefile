@@ -8,7 +8,7 @@ help:             ## list these verbs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):[^#]*## /  make \1\t/' | expand -t 20
 
 setup:            ## install the locked environment into .venv
-	uv sync --frozen
+	uv sync --frozen --compile-bytecode
 
 refresh:          ## fetch, parse, build and publish the warehouse from the local mirror
 	uv run migration-etl run --source-dir $(MIRROR)

@@ -19,7 +19,7 @@ from types import TracebackType
 from prefect.runtime import flow_run
 from prefect.task_engine import TaskRunTimeoutError
 
-from flows import interrupts
+from flows import interrupts, log
 from flows.build.quality import QualityFailed
 from flows.errors import EtlError, StepFailed, StepTimeout, bounded
 from flows.ingest.detect import Detected
@@ -76,6 +76,7 @@ class Recorder:
         return self.record.run_id
 
     def __enter__(self) -> Recorder:
+        log.at(self.run_id, "start")
         try:
             self.record.save(self.settings.runs_dir)
         except OSError as exc:  # nothing has run yet: say so plainly (a full disk, a read-only data dir)
@@ -91,6 +92,7 @@ class Recorder:
         one message naming the step and the setting."""
         interrupts.check()
         self.current = "dbt build" if name == "dbt" else name  # as its errors name it (BuildError.step)
+        log.at(self.run_id, name)
         reset_peak_memory()
         started = time.perf_counter()
         try:

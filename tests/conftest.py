@@ -113,9 +113,17 @@ def generated_published(prefect_server: str, tmp_path_factory: pytest.TempPathFa
 def mirror_published(prefect_server: str, mirror: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir with the real mirror refreshed and published once, shared by the app and the
     real-data modules (a refresh is 45 s). Tests may refresh it again; none may assume it holds
-    only the first run. The first run's console output is kept in first-run.txt."""
+    only the first run. The first run's console output (stdout, then stderr) is kept in first-run.txt."""
     data = tmp_path_factory.mktemp("real") / "data"
-    result = cli(prefect_server, "run", "--source-dir", str(mirror), "--data-dir", str(data))
+    # the README's command as it stands (`uv run migration-etl run`), its output piped as in a CI log:
+    # no terminal, no COLUMNS (test_refresh_real reads it for wrapped lines, ERRORs and uv's chatter)
+    uv = shutil.which("uv")
+    command = [uv, "run", "--frozen", "migration-etl"] if uv else [sys.executable, "-m", "flows"]
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | {"PREFECT_API_URL": prefect_server}
+    result = subprocess.run(
+        [*command, "run", "--source-dir", str(mirror), "--data-dir", str(data)],
+        capture_output=True, text=True, env=env, cwd=PROJECT_DIR, timeout=600, check=False,
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     (data / "first-run.txt").write_text(result.stdout + result.stderr)
     return data

@@ -438,6 +438,33 @@ def test_without_a_published_warehouse(tmp_path: Path, monkeypatch: pytest.Monke
     assert "Nothing has been published" in at.info[0].value and "migration-etl run" in at.info[0].value
 
 
+def test_stopping_the_app_command_stops_its_server(data: Path) -> None:
+    """`migration-etl app` hands its process over to Streamlit: a SIGTERM to the pid it was started
+    as stops the server, and the port closes (no child left serving)."""
+    import signal
+    import socket
+    import time
+
+    port = free_port()
+    command = [sys.executable, "-m", "flows", "app", "--data-dir", str(data), "--port", str(port)]
+    proc = subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", proc, "migration-etl app")
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) != 0:
+                    break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"port {port} still answers after the app command was stopped")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 # --- in a browser ---------------------------------------------------------------------------------
 
 CHARTS = "[data-testid='stVegaLiteChart'], [data-testid='stPlotlyChart'], [data-testid='stDataFrame']"

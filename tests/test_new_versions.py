@@ -163,7 +163,7 @@ def test_a_download_matching_a_third_party_record_is_official(site: Site) -> Non
     assert (got["verdict"], got["matched"], got["official"]) == (words, f"md5 + size of '{LOG}'", True)
     assert (got["md5"], got["size"]) == (md5(site.original), len(site.original))
     assert f"2020 destination: sha256 {got['sha256'][:12]}, {words}, matched: md5 + size of '{LOG}'" in result.output
-    assert f"│ {words} " in result.output, "the summary's Inputs table"
+    assert f'version="{words}"' in result.output, "the summary's Inputs table"
     assert f"| {words} | md5 + size of '{LOG}' |" in report_of(record), "the Prefect report"
     assert published_inputs(site.data)[DEST]["verdict"] == words, "pipeline_runs, which the app reads"
     # files of which nothing is known are marked, not refused

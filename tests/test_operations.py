@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -29,7 +30,7 @@ from typer.testing import CliRunner
 
 from flows.ops.cli import app
 from flows.refresh import refresh
-from flows.settings import PROJECT_DIR, Settings
+from flows.settings import PROJECT_DIR, TELEMETRY_OFF, Settings
 from tests.conftest import Webhook, copy_mirror, rezip, webhook_root, write_catalogue
 from tests.workbooks import YEARS, make_world, official_names, write_edition
 
@@ -205,28 +206,21 @@ def test_only_a_failed_run_alerts_and_every_run_reports(first: Release, webhook:
 
     result = CliRunner().invoke(app, ["status", "--data-dir", str(data), "--limit", "3"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    runs = table_rows(result.output)
+    runs = records(result.output, "Refresh")
     assert [(r["run"], r["status"]) for r in runs[:2]] == [
         (failed["run_id"], "failed"),
         (unchanged["run_id"], "unchanged"),
     ]
     assert len(runs) == 3
     assert runs[0]["error"].startswith(f"parse: {name}: not a readable xlsx workbook")
-    assert runs[1]["what changed"] == f"nothing since {unchanged['changes']['baseline_run']}"
+    assert runs[1]["what_changed"] == f"nothing since {unchanged['changes']['baseline_run']}"
     assert "The last run failed" in result.output
 
 
-def table_rows(output: str) -> list[dict[str, str]]:
-    """The rows of a rich table as printed, cells wrapped over several lines joined again."""
-    lines = [line.split("│")[1:-1] for line in output.splitlines() if line.startswith("│")]
-    header = [c.strip() for c in next(line.split("┃")[1:-1] for line in output.splitlines() if "┃" in line)]
-    rows: list[list[str]] = []
-    for cells in lines:
-        if cells[0].strip():
-            rows.append([c.strip() for c in cells])
-        else:
-            rows[-1] = [f"{a} {b.strip()}".strip() for a, b in zip(rows[-1], cells, strict=True)]
-    return [dict(zip(header, row, strict=True)) for row in rows]
+def records(output: str, name: str) -> list[dict[str, str]]:
+    """The rows of a table as the CLI prints it into a pipe: `name: column=value ...`, one a line."""
+    lines = [line.removeprefix(f"{name}: ") for line in output.splitlines() if line.startswith(f"{name}: ")]
+    return [dict(field.split("=", 1) for field in shlex.split(line)) for line in lines]
 
 
 # --- new versions ----------------------------------------------------------------------------------
@@ -270,3 +264,15 @@ def test_a_new_edition_in_the_catalogue_is_ingested(first: Release, tmp_path: Pa
 
 def other_2020(record: dict[str, Any]) -> set[str]:
     return {i["sha256"] for i in record["inputs"] if i["edition"] == "2020" and i["sha256"]}
+
+
+def test_prefect_server_start_from_the_project_sends_no_analytics() -> None:
+    """`uv run prefect server start`, as the README has it, runs in the project folder, whose
+    pyproject turns Prefect's server analytics off even with none of the opt-out variables set."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in TELEMETRY_OFF}
+    check = "from prefect.settings import get_current_settings as s; print(s().server.analytics_enabled)"
+    out = subprocess.run([sys.executable, "-c", check], cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr

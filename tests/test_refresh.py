@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from openpyxl import load_workbook
 
 from flows.errors import BuildError
 from flows.refresh import refresh
-from flows.settings import Settings
+from flows.settings import PROJECT_DIR, Settings
 from tests.conftest import local_page, sha256, write_catalogue
 from tests.workbooks import (
     OTHER,
@@ -419,26 +418,16 @@ def test_quality_gate_in_chunks_checks_the_same(
     )
 
 
-def _temporary_servers() -> set[int]:
-    """Pids of Prefect API servers started the way the CLI (and Prefect's ephemeral mode) does."""
-    pids = set()
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                cmdline = (proc / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"prefect.server.api.server:create_app" in cmdline:
-                pids.add(int(proc.name))
-    return pids
+SERVER = "prefect.server.api.server:create_app"  # in the command line of the CLI's temporary server
 
 
 def test_without_a_configured_server_the_cli_runs_its_own_and_stops_it(
     run: tuple[Path, dict[str, Any], dict[str, World]], release: tuple[Path, Path, dict[str, World]], tmp_path: Path
 ) -> None:
     """No PREFECT_API_URL: `migration-etl run` starts a temporary Prefect server first thing, the
-    flow runs against it, and the server is gone when the command ends, after a success and after
-    a failure alike (a copy of the module's data dir: an unchanged run, then a checksum mismatch)."""
+    flow runs against it, and nothing the CLI started is left running when it ends: after a success,
+    after a failure, and killed outright (no cleanup of the CLI runs). Each run is watched by
+    tests/descendants.py, which sees only the processes it started."""
     import subprocess
     import sys
 
@@ -448,49 +437,34 @@ def test_without_a_configured_server_the_cli_runs_its_own_and_stops_it(
     data = tmp_path / "data"
     shutil.copytree(run[0], data, symlinks=True)
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"COLUMNS": "160"}
-    before = _temporary_servers()
+    report = tmp_path / "report.json"
 
-    def run_cli(catalogue: Path) -> subprocess.CompletedProcess[str]:
-        command = [
-            sys.executable,
-            "-m",
-            "flows",
-            "run",
-            "--source-dir",
-            str(folder),
-            "--catalogue",
-            str(catalogue),
-        ]
-        return subprocess.run(
-            [*command, "--data-dir", str(data)], env=env, capture_output=True, text=True, timeout=300, check=False
-        )
+    def run_cli(catalogue: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+        command = [sys.executable, "-m", "flows", "run", "--source-dir", str(folder), "--catalogue", str(catalogue)]
+        watched = [sys.executable, "-m", "tests.descendants", "--report", str(report), *extra, "--"]
+        done = subprocess.run(
+            [*watched, *command, "--data-dir", str(data)], env=env, capture_output=True, text=True, timeout=300,
+            check=False, cwd=PROJECT_DIR,
+        )  # fmt: skip
+        return done, json.loads(report.read_text())
 
-    ok = run_cli(catalogue)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
+    ok, watched = run_cli(catalogue)
+    assert watched["returncode"] == 0, ok.stdout + ok.stderr
     record = json.loads(max((data / "runs").glob("*.json")).read_text())
     assert record["status"] == "unchanged" and record["flow_run_id"]
-    assert _temporary_servers() == before
+    assert watched["left"] == []
 
     wrong = yaml.safe_load(catalogue.read_text())
     wrong["editions"][0]["files"][0]["sha256"] = "0" * 64
     (tmp_path / "wrong.yaml").write_text(yaml.safe_dump(wrong))
-    failed = run_cli(tmp_path / "wrong.yaml")
-    assert failed.returncode == 1 and "Refresh failed at step fetch" in failed.stderr, failed.stderr
-    assert _temporary_servers() == before
+    failed, watched = run_cli(tmp_path / "wrong.yaml")
+    assert watched["returncode"] == 1 and "Refresh failed at step fetch" in failed.stderr, failed.stderr
+    assert watched["left"] == []
 
-    # killed outright (no cleanup runs in the CLI), its server goes with it
-    command = [sys.executable, "-m", "flows", "run", "--source-dir", str(folder), "--catalogue", str(catalogue)]
-    cli = subprocess.Popen([*command, "--data-dir", str(data), "--force"], env=env, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not (started := _temporary_servers() - before) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert started, "the CLI started no server"
-    cli.kill()
-    cli.wait()
-    deadline = time.monotonic() + 15
-    while _temporary_servers() & started and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _temporary_servers() & started
+    # killed outright once its server runs (no cleanup runs in the CLI): the server goes with it
+    _, watched = run_cli(catalogue, "--kill-when", SERVER)
+    assert watched["matched"], "the CLI started no server"
+    assert watched["returncode"] == -9 and watched["left"] == []
 
 
 def add_to_male_cells(path: Path, year: int, pairs: list[tuple[int, int]], delta: int) -> None:

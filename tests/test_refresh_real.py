@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -48,6 +49,27 @@ def test_cli_reports_steps_missing_file_and_summary(data: Path) -> None:
         " (official tables: 80, mirror reconstruction: 59, unverified source: 1,597), 1,736 found exactly as listed;"
         " the checks fail on any other."
     ) in " ".join(out.split())
+
+
+def test_piped_output_is_one_line_per_message(data: Path) -> None:
+    """The README's refresh, piped to a file as CI logs it: no line from uv compiling bytecode, no
+    ERROR, each input a whole line with its whole file name, and the printed query on one line that
+    runs as pasted."""
+    out = (data / "first-run.txt").read_text()
+    lines = out.splitlines()
+    assert "Bytecode compiled" not in out and [line for line in lines if "ERROR" in line or "Traceback" in line] == []
+    inputs = [line for line in lines if line.startswith("Inputs: ")]
+    assert len(inputs) == 18 and all(re.search(r" file=\S+\.(xlsx|csv)$", line) for line in inputs), inputs
+    assert (
+        'Inputs: edition=2017 kind=destination status=parsed sha256=a54de9ad75e7 version="re-saved copy" '
+        "file=UN_MigrantStockTotal_2017.xlsx"
+    ) in lines
+    assert "Marts (schema marts): mart=corridors rows=291,981" in lines
+    (query,) = [line.removeprefix("Query it:  ") for line in lines if line.startswith("Query it:")]
+    assert query.startswith("uv run python -c ") and query.endswith("limit 10'))\"")
+    code = shlex.split(query)[-1]
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert ran.returncode == 0 and "release" in ran.stdout, ran.stderr
 
 
 def test_each_input_has_the_verdict_sources_md_gives_it(data: Path) -> None:

@@ -81,7 +81,15 @@ def run_dbt_build(settings: Settings, build_db: Path) -> DbtSummary:
     # dbt's console stays silent: each node's outcome reaches the Prefect run through the callback,
     # a failure the CLI through BuildError (with failing rows), everything else dbt.log; an
     # interrupted build would otherwise print a failure for every query its cancellation ended
-    args = ["build", "--exclude", "tag:run_log", *project_args(settings, build_db)]
+    # exposures (the app) have nothing to build: left in, dbt logs each as a NO-OP warning
+    args = [
+        "build",
+        "--exclude",
+        "tag:run_log",
+        "--exclude-resource-type",
+        "exposure",
+        *project_args(settings, build_db),
+    ]
     args += ["--log-level", "none", "--log-level-file", "info"]
     result = _invoke_with_deadline(dbtRunner(callbacks=[node_logger(run_logger())]), args, settings.dbt_timeout_seconds)
     summary = summarise(result.result, bool(result.success))

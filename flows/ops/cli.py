@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.logging import RichHandler
 from rich.markup import escape
-from rich.table import Table
 
+from flows import log
+from flows.ops.output import Format, Output
 from flows.settings import disable_telemetry
 
 if TYPE_CHECKING:
@@ -30,8 +29,24 @@ if TYPE_CHECKING:
     from flows.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else None)
-console = Console(stderr=False, highlight=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message, whatever the width: it greps
+console = Output()
+err = Output(stderr=True)
+LogFormat = Annotated[
+    Format,
+    typer.Option(
+        "--log-format",
+        envvar="MIGRATION_ETL_LOG_FORMAT",
+        help="auto: tables and colour on a terminal, one line per message in a pipe; text: always that; "
+        "json: one JSON object per event (run id, step, level, message) for log shippers.",
+    ),
+]
+
+
+def _use(fmt: Format) -> None:
+    """Writes what follows in `fmt` (the --log-format option)."""
+    global console, err
+    console, err = Output(fmt), Output(fmt, stderr=True)
+
 
 DataDir = Annotated[
     Path | None,
@@ -48,9 +63,8 @@ def _quiet_prefect_console(verbose: bool) -> None:
         if not os.environ.get("PREFECT_API_URL"):
             # the temporary server's own shutdown chatter (cancelled flushes) is not the refresh's
             os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
-    handler = RichHandler(console=console, show_path=False, show_level=False, markup=False, log_time_format="%H:%M:%S")
     steps = logging.getLogger("migration_etl")
-    steps.handlers = [handler]
+    steps.handlers = [console.handler()]
     steps.setLevel(logging.INFO)
     steps.propagate = False
 
@@ -83,9 +97,11 @@ def run(
         ),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show Prefect's and dbt's own logs.")] = False,
+    log_format: LogFormat = "auto",
 ) -> None:
     """Refresh the warehouse: detect changes, fetch, parse, dbt build, check, publish."""
     started = time.perf_counter()
+    _use(log_format)
     disable_telemetry()
     _quiet_prefect_console(verbose)
     from flows import interrupts
@@ -102,7 +118,7 @@ def run(
     except BaseException as exc:
         if (signum := interrupts.signal_of(exc)) is None:
             raise
-        err.print(f"[bold red]Refresh interrupted[/] by {interrupts.signal_name(signum)} before it started.")
+        err.say(f"[bold red]Refresh interrupted[/] by {interrupts.signal_name(signum)} before it started.")
         raise typer.Exit(128 + signum) from None
     finally:
         interrupts.restore(previous)
@@ -144,14 +160,14 @@ def _run(
                 accept_new_versions=accept_new_versions,
             )
     except EtlError as exc:
-        err.print(f"[bold red]Refresh failed[/] at step [bold]{exc.step}[/]: {escape(bounded(str(exc)))}")
+        err.say(f"[bold red]Refresh failed[/] at step [bold]{exc.step}[/]: {escape(bounded(str(exc)))}")
         _print_unchanged(settings)
         raise typer.Exit(1) from None
     except BaseException as exc:
         if (signum := interrupts.signal_of(exc)) is None:
             raise
         step = _interrupted_step(settings, run_id)
-        err.print(
+        err.say(
             f"[bold red]Refresh interrupted[/] by {interrupts.signal_name(signum)}"
             + (f" at step [bold]{step}[/]" if step else "")
             + "; nothing was published."
@@ -159,11 +175,12 @@ def _run(
         _print_unchanged(settings)
         raise typer.Exit(128 + signum) from None
     except Exception as exc:  # noqa: BLE001 - any crash must end in a message and exit code 1
-        err.print(f"[bold red]Refresh failed[/] ({type(exc).__name__}): {escape(bounded(str(exc)))}")
+        err.say(f"[bold red]Refresh failed[/] ({type(exc).__name__}): {escape(bounded(str(exc)))}")
         _print_unchanged(settings)
         raise typer.Exit(1) from None
     assert settings is not None  # a run that succeeded had usable settings
     record = RunRecord.model_validate(result)  # the flow's own result: the run record it kept
+    log.at(record.run_id, "summary")
     print_summary(console, record, settings, record.path(settings.runs_dir), time.perf_counter() - started)
 
 
@@ -188,7 +205,7 @@ def serve(
     from prefect.settings import PREFECT_API_URL
 
     if not PREFECT_API_URL.value():
-        err.print(
+        err.say(
             "[bold red]No Prefect server configured.[/] A schedule lives on a Prefect server:\n"
             "  1. prefect server start            (in another terminal; UI on http://127.0.0.1:4200)\n"
             "  2. export PREFECT_API_URL=http://127.0.0.1:4200/api\n"
@@ -206,7 +223,7 @@ def serve(
         "data_dir": str(_settings(overrides).root),
         "catalogue": str(catalogue.expanduser().resolve()) if catalogue else None,
     }
-    console.print(f"Serving deployment refresh/{name} on {PREFECT_API_URL.value()}: cron '{cron}' ({timezone})")
+    console.say(f"Serving deployment refresh/{name} on {PREFECT_API_URL.value()}: cron '{cron}' ({timezone})")
     refresh.serve(
         name=name,
         schedules=[Cron(cron, timezone=timezone)],
@@ -231,32 +248,33 @@ def status(
     settings = _settings(overrides)
     records = load_records(settings.runs_dir)
     if not records:
-        console.print(f"No refresh has run on {settings.root} yet: migration-etl run --source-dir <mirror>")
+        console.say(f"No refresh has run on {settings.root} yet: migration-etl run --source-dir <mirror>")
         raise typer.Exit(0)
-    table = Table(title=f"Refreshes on {settings.root} (latest {min(limit, len(records))} of {len(records)})")
-    for column in ("run", "started (UTC)", "status", "took", "what changed", "error"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("run", "started (UTC)", "status", "took"))
+    rows = []
     colours = {"success": "green", "unchanged": "cyan", "failed": "red", "running": "yellow"}
     for r in reversed(records[-limit:]):
         took = f"{r.duration_seconds:.1f} s" if r.duration_seconds is not None and r.status != "running" else "-"
         error = f"{r.error.step}: {r.error.message}" if r.error else ""
-        table.add_row(
-            r.run_id,
-            f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-            f"[{colours.get(r.status, 'white')}]{r.status}[/]",
-            took,
-            escape(what_changed(r)),
-            escape(error[:300]),
+        rows.append(
+            [
+                r.run_id,
+                f"{r.started_at:%Y-%m-%d %H:%M:%S}",
+                f"[{colours.get(r.status, 'white')}]{r.status}[/]",
+                took,
+                escape(what_changed(r)),
+                escape(error[:300]),
+            ]
         )
-    console.print(table)
+    title = f"Refreshes on {settings.root} (latest {min(limit, len(records))} of {len(records)})"
+    console.table(title, ["run", "started (UTC)", "status", "took", "what changed", "error"], rows, name="Refresh")
     link = settings.published_dir
     if link.is_symlink():
-        console.print(f"Published: version {Path(os.readlink(link)).name} ({settings.warehouse_path})")
+        console.say(f"Published: version {Path(os.readlink(link)).name} ({settings.warehouse_path})")
     else:
-        console.print("Published: nothing yet")
+        console.say("Published: nothing yet")
     failed = [r for r in records if r.status == "failed"]
     if failed and records[-1].status == "failed":
-        console.print(f"[red]The last run failed[/]; its record: {records[-1].path(settings.runs_dir)}")
+        console.say(f"[red]The last run failed[/]; its record: {records[-1].path(settings.runs_dir)}")
 
 
 @app.command()
@@ -288,18 +306,18 @@ def sources(
     try:
         answers = ask_all(load_catalogue(settings.catalogue), settings)
     except EtlError as exc:
-        err.print(f"[bold red]Cannot ask the sources[/]: {escape(str(exc))}")
+        err.say(f"[bold red]Cannot ask the sources[/]: {escape(str(exc))}")
         raise typer.Exit(1) from None
     where = f"mirror {settings.source_dir}" if settings.source_dir else "the UN DESA site (HEAD requests)"
-    console.print(f"Sources: {where}; catalogue {settings.catalogue}; archive {settings.releases_dir}", soft_wrap=True)
+    console.plain(f"Sources: {where}; catalogue {settings.catalogue}; archive {settings.releases_dir}")
     for answer in answers:
-        console.print(answer.line(), soft_wrap=True, markup=False, highlight=False)
+        console.plain(answer.line())
     for line in advice(answers):
-        console.print(line, soft_wrap=True, markup=False, highlight=False)
+        console.plain(line)
     attention = [a for a in answers if a.needs_attention]
     if attention:  # a scheduled check can alert on the exit code
         files = ", ".join(f"{a.edition} {a.kind}" for a in attention)
-        console.print(f"{len(attention)} file(s) need attention: {files}", soft_wrap=True, highlight=False)
+        console.plain(f"{len(attention)} file(s) need attention: {files}")
         raise typer.Exit(1)
 
 
@@ -315,7 +333,7 @@ def docs(
     overrides: dict[str, Any] = {"data_dir": data_dir} if data_dir is not None else {}
     folder = _settings(overrides).published_dir / "docs"
     if not (folder / "index.html").is_file():
-        err.print(f"No dbt docs in {folder}: run a refresh first (migration-etl run --source-dir <mirror>).")
+        err.say(f"No dbt docs in {folder}: run a refresh first (migration-etl run --source-dir <mirror>).")
         raise typer.Exit(1)
 
     class Quiet(SimpleHTTPRequestHandler):
@@ -325,8 +343,8 @@ def docs(
     # not resolved: through the `published` link, each request gets the version published now
     handler = functools.partial(Quiet, directory=str(folder.absolute()))
     with ThreadingHTTPServer(("127.0.0.1", port), handler) as server:
-        console.print(f"dbt docs of the published warehouse: http://127.0.0.1:{server.server_address[1]}/")
-        console.print(f"(or open {folder / 'static_index.html'} directly; Ctrl-C to stop)")
+        console.say(f"dbt docs of the published warehouse: http://127.0.0.1:{server.server_address[1]}/")
+        console.say(f"(or open {folder / 'static_index.html'} directly; Ctrl-C to stop)")
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
 
@@ -337,8 +355,6 @@ def run_app(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
 ) -> None:
     """Serve the Streamlit app over the published warehouse."""
-    import subprocess
-
     from flows.settings import PROJECT_DIR
 
     disable_telemetry()
@@ -346,7 +362,10 @@ def run_app(
     env = {**os.environ, "MIGRATION_ETL_DATA_DIR": str(_settings(overrides).root)}
     script = PROJECT_DIR / "app" / "streamlit_app.py"
     command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port)]
-    raise typer.Exit(subprocess.call(command, env=env, cwd=PROJECT_DIR))
+    # hand this process over to Streamlit (no child): a SIGTERM or Ctrl-C sent to this pid reaches the
+    # server itself, so nothing is left serving when whoever started the app stops it
+    os.chdir(PROJECT_DIR)
+    os.execve(sys.executable, command, env)
 
 
 def _interrupted_step(settings: Settings | None, run_id: str) -> str | None:
@@ -369,7 +388,7 @@ def _settings(overrides: dict[str, Any]) -> Settings:
     try:
         return load_settings(**overrides)
     except SettingsError as exc:
-        err.print(f"[bold red]Invalid settings[/]: {escape(str(exc).removeprefix('invalid settings: '))}")
+        err.say(f"[bold red]Invalid settings[/]: {escape(str(exc).removeprefix('invalid settings: '))}")
         raise typer.Exit(1) from None
 
 
@@ -377,16 +396,16 @@ def _print_unchanged(settings: Settings | None) -> None:
     if settings is None:
         return
     if settings.warehouse_path.exists():
-        err.print(f"The published warehouse {settings.warehouse_path} was left as it was.")
+        err.say(f"The published warehouse {settings.warehouse_path} was left as it was.")
     else:
-        err.print("Nothing has been published yet.")
+        err.say("Nothing has been published yet.")
 
 
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        err.print("Interrupted; the published warehouse is unchanged.")
+        err.say("Interrupted; the published warehouse is unchanged.")
         sys.exit(130)
 
 
