@@ -39,7 +39,14 @@ def run(data_dir: Path, reruns: int = 20) -> list[PageTime]:
     """Render every page once cold and `reruns` times warm against the warehouse published in `data_dir`."""
     os.environ["MIGRATION_ETL_DATA_DIR"] = str(data_dir.resolve())
     disable_telemetry()
+    import logging
+
     import streamlit as st
+
+    # AppTest runs pages without Streamlit's server runtime, by design: its "No runtime found" and
+    # "missing ScriptRunContext" warnings on every run say only that, so the bench does not print them
+    for name in ("caching.cache_data_api", "scriptrunner_utils.script_run_context"):
+        logging.getLogger(f"streamlit.runtime.{name}").disabled = True
     from streamlit.testing.v1 import AppTest
 
     from app.warehouse import published

@@ -501,12 +501,12 @@ def look_at(page: Any, url: str, title: str, shot: Path) -> None:
     page.get_by_role("heading", name=title, exact=True, level=1).wait_for(timeout=30_000)
     page.wait_for_selector(CHARTS, timeout=30_000)
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=30_000)
-    page.wait_for_timeout(700)  # let the charts draw
+    page.wait_for_timeout(400)  # let the charts draw
     assert page.locator("[data-testid='stException']").count() == 0, url
     # the page scrolls inside Streamlit's main block, not the window: grow the window to fit it
     height = page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": max(1000, int(height))})
-    page.wait_for_timeout(300)
+    page.wait_for_timeout(150)
     page.screenshot(path=str(shot), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 1000})
 
