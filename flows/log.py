@@ -18,11 +18,9 @@ console = logging.getLogger("migration_etl")
 _place: dict[str, str | None] = {"run_id": None, "step": None}
 
 
-def at(run_id: str | None = None, step: str | None = None) -> None:
-    """Where the refresh is: later announcements carry this run id and step."""
-    if run_id is not None:
-        _place["run_id"] = run_id
-    _place["step"] = step
+def at(run_id: str | None, step: str | None) -> None:
+    """Where the refresh is: later announcements carry this run id and step (None: no refresh)."""
+    _place.update(run_id=run_id, step=step)
 
 
 def where() -> dict[str, str | None]:

@@ -92,7 +92,7 @@ class Recorder:
         one message naming the step and the setting."""
         interrupts.check()
         self.current = "dbt build" if name == "dbt" else name  # as its errors name it (BuildError.step)
-        log.at(self.run_id, name)
+        log.at(self.run_id, self.current)
         reset_peak_memory()
         started = time.perf_counter()
         try:

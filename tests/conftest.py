@@ -125,7 +125,7 @@ def mirror_published(prefect_server: str, mirror: Path, tmp_path_factory: pytest
         capture_output=True, text=True, env=env, cwd=PROJECT_DIR, timeout=600, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    (data / "first-run.txt").write_text(result.stdout + result.stderr)
+    (data / "first-run.txt").write_text(f"$ {' '.join(command[:4])} run\n" + result.stdout + result.stderr)
     return data
 
 

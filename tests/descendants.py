@@ -60,7 +60,11 @@ def main() -> None:
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1)
+    # without either, `left` would always be empty: a watch that cannot fail
+    if ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1) != 0:
+        raise SystemExit(f"cannot become a child subreaper: errno {ctypes.get_errno()}")
+    if not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists():
+        raise SystemExit("this kernel does not list a process's children in /proc")
     process = subprocess.Popen(command)
     matched: list[str] = []
     if args.kill_when:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from openpyxl import load_workbook
 from openpyxl.styles import Font
 from typer.testing import CliRunner
@@ -483,3 +484,25 @@ def test_a_place_name_no_place_has_is_refused(setup: Setup, tmp_path: Path) -> N
         r"group, country or area\): a text of 30,000 characters where a location's name is expected \(at most "
         r"200\): 'Mexicooo",
     )
+
+
+def test_json_log_lines_carry_the_run_and_its_step(setup: Setup, tmp_path: Path) -> None:
+    """`--log-format json`: every line of a forced run is one JSON object with its run id, step,
+    level and message; a failure says so at level ERROR."""
+    ok = run(setup.release, setup.catalogue, setup.data, "--force", "--log-format", "json")
+    assert ok.exit_code == 0, ok.output
+    events = [json.loads(line) for line in ok.output.splitlines()]
+    assert {e["run_id"] for e in events} == {json.loads(ok.output.splitlines()[-1])["run_id"]} != {None}
+    steps = list(dict.fromkeys(e["step"] for e in events))
+    assert steps == ["detect", "fetch", "parse", "dbt build", "quality", "docs", "publish", "summary"], steps
+    assert {e["level"] for e in events} == {"INFO"}
+    marts = [e["fields"] for e in events if e["message"] == "Marts (schema marts)"]
+    assert int(next(m["rows"] for m in marts if m["mart"] == "corridors").replace(",", "")) > 0, marts
+    wrong = yaml.safe_load(setup.catalogue.read_text())
+    wrong["editions"][0]["files"][0]["sha256"] = "0" * 64
+    (tmp_path / "wrong.yaml").write_text(yaml.safe_dump(wrong))
+    failed = run(setup.release, tmp_path / "wrong.yaml", setup.data, "--log-format", "json")
+    assert failed.exit_code == 1
+    last = [json.loads(line) for line in failed.output.splitlines()]
+    error = next(e for e in last if e["message"].startswith("Refresh failed at step fetch"))
+    assert error["level"] == "ERROR" and error["step"] == "fetch" and error["run_id"]

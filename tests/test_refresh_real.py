@@ -57,6 +57,9 @@ def test_piped_output_is_one_line_per_message(data: Path) -> None:
     runs as pasted."""
     out = (data / "first-run.txt").read_text()
     lines = out.splitlines()
+    assert lines[0].startswith("$ ") and "/uv run --frozen migration-etl run" in lines[0], (
+        "the README's command (CI has uv)"
+    )
     assert "Bytecode compiled" not in out and [line for line in lines if "ERROR" in line or "Traceback" in line] == []
     inputs = [line for line in lines if line.startswith("Inputs: ")]
     assert len(inputs) == 18 and all(re.search(r" file=\S+\.(xlsx|csv)$", line) for line in inputs), inputs

@@ -34,23 +34,42 @@ st.title("Compare countries")
 names = country_names(release)
 measure = pick_measure(MEASURES, "compare_measure")
 
-if "compare_countries" not in st.session_state:
-    default = [int(c) for c in queries.largest_countries(release, year, "immigrants", 5)["country_code"]]
-    st.session_state["compare_countries"] = default
+taken: set[str] = st.session_state.setdefault("_taken_from_link", set())
+if "countries" not in taken:  # a link's countries, once per session, as every other link value
+    taken.add("countries")
     raw = st.query_params.get("countries")
     if raw is not None:
         parse = country_from_link(names)
         asked = [value.strip() for value in str(raw).split(",") if value.strip()]
-        found = [code for code in map(parse, asked) if code is not None]
+        found = list(dict.fromkeys(code for code in map(parse, asked) if code is not None))
         unknown = [value for value in asked if parse(value) is None]
         if unknown:
             st.warning(
                 f"The link asks for {', '.join(f'“{v}”' for v in unknown)}, which the {release} edition does not "
-                "have; " + ("showing the others." if found else "showing the largest countries instead.")
+                "have; showing the others."
             )
-        if found:
-            st.session_state["compare_countries"] = list(dict.fromkeys(found))[:MOST]
-st.session_state["compare_countries"] = [c for c in st.session_state["compare_countries"] if c in names]
+        if len(found) > MOST:
+            st.warning(
+                f"The link names {len(found)} countries; showing the first {MOST}, as many as one chart can tell apart."
+            )
+        st.session_state["compare_wanted"] = found[:MOST]
+if "compare_wanted" not in st.session_state:
+    st.session_state["compare_wanted"] = [
+        int(c) for c in queries.largest_countries(release, year, "immigrants", 5)["country_code"]
+    ]
+# the reader's choice outlives an edition that lacks some of its countries; the widget shows those it has
+wanted: list[int] = st.session_state["compare_wanted"]
+lacking = [c for c in wanted if c not in names]
+st.session_state["compare_countries"] = [c for c in wanted if c in names]
+
+
+def _keep_choice() -> None:
+    chosen_now = st.session_state["compare_countries"]
+    st.session_state["compare_wanted"] = (
+        chosen_now + [c for c in lacking if c not in chosen_now][: MOST - len(chosen_now)]
+    )
+
+
 chosen: list[int] = st.multiselect(
     "Countries or areas",
     list(names),
@@ -58,7 +77,15 @@ chosen: list[int] = st.multiselect(
     key="compare_countries",
     max_selections=MOST,
     help=f"Type to search; up to {MOST}.",
+    on_change=_keep_choice,
 )
+if lacking:
+    everywhere = queries.current_country_names()
+    known = dict(zip(everywhere["country_code"], everywhere["country_name"], strict=True))
+    st.caption(
+        f"The {release} edition has no figures for {', '.join(known.get(c, str(c)) for c in lacking)}, "
+        "chosen in another edition; they come back in an edition that has them."
+    )
 links = iso3_of(names)
 st.query_params["countries"] = ",".join(links[c] for c in chosen)
 

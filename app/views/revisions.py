@@ -27,6 +27,9 @@ names = dict(zip(countries["country_code"], countries["country_name"], strict=Tr
 if "_taken_from_link" not in st.session_state and ("from" in st.query_params or "to" in st.query_params):
     st.session_state["revision_series"] = "A corridor"
 what = st.sidebar.radio("Series", ["A country", "A corridor"], horizontal=True, key="revision_series")
+# a link says one series: the other mode's parameters leave it
+for stale in ("from", "to") if what == "A country" else ("measure", "country"):
+    st.query_params.pop(stale, None)
 if what == "A country":
     measure = pick_measure(["immigrants", "emigrants"], "revision_measure", container=st.sidebar)
     largest_revision = queries.largest_revision_country(measure)

@@ -102,6 +102,7 @@ def run(
     """Refresh the warehouse: detect changes, fetch, parse, dbt build, check, publish."""
     started = time.perf_counter()
     _use(log_format)
+    log.at(None, None)
     disable_telemetry()
     _quiet_prefect_console(verbose)
     from flows import interrupts

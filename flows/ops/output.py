@@ -24,7 +24,10 @@ Format = Literal["auto", "text", "json"]
 
 class Output:
     def __init__(self, fmt: Format = "auto", *, stderr: bool = False, file: IO[str] | None = None) -> None:
-        self.console = Console(stderr=stderr, file=file, highlight=False)
+        # `text` and `json` never colour, even on a terminal
+        self.console = Console(
+            stderr=stderr, file=file, highlight=False, force_terminal=None if fmt == "auto" else False
+        )
         self.fmt = fmt
         self.json = fmt == "json"
         self.level = "ERROR" if stderr else "INFO"  # what the CLI writes to stderr is why it failed
@@ -59,8 +62,8 @@ class Output:
         self, title: str, columns: list[str], rows: list[list[str]], *, right: tuple[str, ...] = (), name: str = ""
     ) -> None:
         """A bordered table on a terminal; elsewhere one line per row, `name: column=value ...`
-        (values with spaces quoted; the title on a line of its own when a shorter `name` prefixes the
-        rows), or one JSON event per row with its fields."""
+        (values with spaces, quotes or `=` quoted; the title on a line of its own when a shorter `name` prefixes the
+        rows), or one JSON event per row with its `fields`."""
         if self.terminal:
             table = Table(title=title)
             for column in columns:
@@ -74,7 +77,7 @@ class Output:
         for row in rows:
             values = [Text.from_markup(value).plain for value in row]
             if self.json:
-                self._event("INFO", title, {_key(c): v for c, v in zip(columns, values, strict=True)})
+                self._event("INFO", title, {"fields": {_key(c): v for c, v in zip(columns, values, strict=True)}})
             else:
                 fields = " ".join(f"{_key(c)}={_value(v)}" for c, v in zip(columns, values, strict=True))
                 self.console.print(f"{name or title}: {fields}", markup=False, soft_wrap=True)
@@ -89,10 +92,10 @@ class Output:
         handler.setFormatter(JsonLines() if self.json else logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         return handler
 
-    def _event(self, level: str, message: str, fields: dict[str, str] | None = None) -> None:
+    def _event(self, level: str, message: str, extra: dict[str, dict[str, str]] | None = None) -> None:
         place = log.where()
         event = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "level": level, **place}
-        self.console.file.write(json.dumps({**event, "message": message, **(fields or {})}) + "\n")
+        self.console.file.write(json.dumps({**event, "message": message, **(extra or {})}, ensure_ascii=False) + "\n")
         self.console.file.flush()
 
 
@@ -107,7 +110,8 @@ class JsonLines(logging.Formatter):
                 "run_id": getattr(record, "run_id", None),
                 "step": getattr(record, "step", None),
                 "message": record.getMessage(),
-            }
+            },
+            ensure_ascii=False,
         )
 
 
@@ -116,4 +120,6 @@ def _key(column: str) -> str:
 
 
 def _value(value: str) -> str:
-    return json.dumps(value) if (not value or any(c.isspace() for c in value)) else value
+    """As it reads, quoted (JSON-style) when empty or holding a space, a quote or `=`."""
+    plain = value and not any(c.isspace() or c in "\"'=" for c in value)
+    return value if plain else json.dumps(value, ensure_ascii=False)
