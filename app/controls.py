@@ -53,17 +53,34 @@ def release_and_year() -> tuple[str, int]:
     return str(release), int(year)
 
 
+def _taken() -> set[str]:
+    """The link parameters this session has read already."""
+    taken: set[str] = st.session_state.setdefault("_taken_from_link", set())
+    return taken
+
+
+def link_once(param: str) -> str | None:
+    """The link's value for `param` the first time a page asks in this session, else None: a link
+    opens a selection, and the reader's later choices are not overridden by it."""
+    if param in _taken():
+        return None
+    _taken().add(param)
+    raw = st.query_params.get(param)
+    return None if raw is None else str(raw)
+
+
+def link_pending(*params: str) -> bool:
+    """Whether the link carries one of `params` that no page has read yet."""
+    return any(p in st.query_params and p not in _taken() for p in params)
+
+
 def _from_link(key: str, param: str, parse: Callable[[str], Any], what: str, default: Any) -> None:
     """Once per session, before its widget: the link's value for `param`, if this page can show it,
     becomes the selection; otherwise the default stays and a notice says so."""
-    taken: set[str] = st.session_state.setdefault("_taken_from_link", set())
-    if param in taken:
-        return
-    taken.add(param)
-    raw = st.query_params.get(param)
+    raw = link_once(param)
     if raw is None:
         return
-    value = parse(str(raw).strip())
+    value = parse(raw.strip())
     if value is None:
         st.warning(f"The link asks for {what} “{raw}”, which this page cannot show; showing {default} instead.")
         return
@@ -142,13 +159,14 @@ def iso3_of(names: dict[int, str]) -> dict[int, str]:
     return {code: iso3.get(code) or str(code) for code in names}
 
 
-def country_from_link(names: dict[int, str]) -> Callable[[str], int | None]:
-    """Reads a link's country: ISO3 (`KAZ`) or UN DESA's numeric code (`398`), if this edition has it."""
-    by_link = {value: code for code, value in iso3_of(names).items()}
+def country_from_link(links: dict[int, str]) -> Callable[[str], int | None]:
+    """Reads a link's country: ISO3 (`KAZ`) or UN DESA's numeric code (`398`), if one of `links`
+    (an edition's countries, from iso3_of)."""
+    by_link = {value: code for code, value in links.items()}
 
     def parse(value: str) -> int | None:
         code = by_link.get(value.upper()) or (int(value) if value.isdigit() else None)
-        return code if code in names else None
+        return code if code in links else None
 
     return parse
 
@@ -160,21 +178,20 @@ def pick_country(names: dict[int, str], label: str, default: int, key: str = "co
     codes = list(names)
     fallback = default if default in names else codes[0]
     link = COUNTRY_LINKS.get(key)
+    links = iso3_of(names) if link is not None else {}
     if link is not None:
-        _from_link(key, link, country_from_link(names), "country", names[fallback])
+        _from_link(key, link, country_from_link(links), "country", names[fallback])
     if st.session_state.get(key) not in names:
         st.session_state[key] = fallback
     choice: int = container.selectbox(label, codes, format_func=names.__getitem__, key=key, help="Type to search.")
     if link is not None:
-        st.query_params[link] = iso3_of({choice: names[choice]})[choice]
+        st.query_params[link] = links[choice]
     return choice
 
 
 def pick_measure(choices: list[str], key: str, label: str = "Measure", container: Any = st) -> str:
     """A measure (`immigrants`, `emigrants` ...) chosen with a radio, linked as `?measure=`."""
-    _from_link(key, "measure", lambda v: v if v in choices else None, "measure", choices[0])
-    if st.session_state.get(key) not in choices:
-        st.session_state[key] = choices[0]
+    link_choice(key, "measure", choices, "measure")
     choice: str = container.radio(label, choices, horizontal=True, key=key, format_func=MEASURE_WORDS.get)
     st.query_params["measure"] = choice
     return choice

@@ -86,22 +86,11 @@ def world_series(release: str) -> pd.DataFrame:
     )
 
 
-def largest(release: str, year: int, measure: Literal["immigrants", "emigrants"]) -> pd.DataFrame:
-    """The country with the most immigrants (or emigrants) in a year."""
-    column = {"immigrants": "immigrants", "emigrants": "emigrants"}[measure]  # never user text
-    return _q(
-        f"select country_code, country_name, {column} from marts.country_balance where release = ? and year = ? "
-        f"order by {column} desc nulls last limit 1",
-        release,
-        year,
-    )
-
-
-def largest_countries(release: str, year: int, measure: Literal["immigrants", "emigrants"], top: int) -> pd.DataFrame:
+def largest(release: str, year: int, measure: Literal["immigrants", "emigrants"], top: int = 1) -> pd.DataFrame:
     """The `top` countries with the most immigrants (or emigrants) in a year, largest first."""
     column = {"immigrants": "immigrants", "emigrants": "emigrants"}[measure]  # never user text
     return _q(
-        f"select country_code from marts.country_balance where release = ? and year = ? "
+        f"select country_code, country_name, {column} from marts.country_balance where release = ? and year = ? "
         f"order by {column} desc nulls last, country_code limit ?",
         release,
         year,

@@ -39,11 +39,17 @@ def points() -> pd.DataFrame:
     return pd.DataFrame(json.loads(POINTS.read_text(encoding="utf-8"))["points"])[["iso3", "lat", "lon"]]
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as Vega-Lite reads them: a missing figure is null, not NaN."""
+    records: list[dict[str, Any]] = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return records
+
+
 def map_spec(balance: pd.DataFrame) -> dict[str, Any]:
     """A Vega-Lite spec written out rather than built with Altair: Altair walks every coordinate of
     the 177 country shapes on each rerun (about 0.6 s), while this hands the shapes over as a named
     GeoJSON dataset that Streamlit passes through untouched."""
-    rows = balance[["iso3", *TOOLTIP]].astype(object).where(balance.notna(), None).to_dict("records")
+    rows = _records(balance[["iso3", *TOOLTIP]])
     small = balance.merge(points(), on="iso3")[["iso3", "lat", "lon", *TOOLTIP]].dropna(subset=["balance_index"])
     shapes = {"type": "geoshape", "stroke": "white", "strokeWidth": 0.3}
     colour = {
@@ -75,7 +81,7 @@ def map_spec(balance: pd.DataFrame) -> dict[str, Any]:
                 "encoding": {"color": colour, "tooltip": tooltip},
             },
             {
-                "data": {"values": small.astype(object).where(small.notna(), None).to_dict("records")},
+                "data": {"values": _records(small)},
                 "mark": {"type": "circle", "size": 36, "stroke": "#555555", "strokeWidth": 0.6, "opacity": 1},
                 "encoding": {
                     "longitude": {"field": "lon", "type": "quantitative"},

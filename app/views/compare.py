@@ -14,12 +14,12 @@ from app.controls import (
     country_from_link,
     country_names,
     iso3_of,
+    link_once,
     pick_measure,
     release_and_year,
     source_caption,
 )
 
-MEASURES = ["immigrants", "emigrants", "balance_index", "immigrants_pct_population"]
 UNITS = {  # the unit of each measure, and its tooltip format
     "immigrants": ("people", ","),
     "emigrants": ("people", ","),
@@ -32,30 +32,28 @@ MOST = 8  # more lines than this cannot be told apart
 release, year = release_and_year()
 st.title("Compare countries")
 names = country_names(release)
-measure = pick_measure(MEASURES, "compare_measure")
+measure = pick_measure(list(queries.COMPARABLE), "compare_measure")
+links = iso3_of(names)
 
-taken: set[str] = st.session_state.setdefault("_taken_from_link", set())
-if "countries" not in taken:  # a link's countries, once per session, as every other link value
-    taken.add("countries")
-    raw = st.query_params.get("countries")
-    if raw is not None:
-        parse = country_from_link(names)
-        asked = [value.strip() for value in str(raw).split(",") if value.strip()]
-        found = list(dict.fromkeys(code for code in map(parse, asked) if code is not None))
-        unknown = [value for value in asked if parse(value) is None]
-        if unknown:
-            st.warning(
-                f"The link asks for {', '.join(f'“{v}”' for v in unknown)}, which the {release} edition does not "
-                "have; showing the others."
-            )
-        if len(found) > MOST:
-            st.warning(
-                f"The link names {len(found)} countries; showing the first {MOST}, as many as one chart can tell apart."
-            )
-        st.session_state["compare_wanted"] = found[:MOST]
+raw = link_once("countries")
+if raw is not None:
+    parse = country_from_link(links)
+    asked = [value.strip() for value in raw.split(",") if value.strip()]
+    found = list(dict.fromkeys(code for code in map(parse, asked) if code is not None))
+    unknown = [value for value in asked if parse(value) is None]
+    if unknown:
+        st.warning(
+            f"The link asks for {', '.join(f'“{v}”' for v in unknown)}, which the {release} edition does not "
+            "have; showing the others."
+        )
+    if len(found) > MOST:
+        st.warning(
+            f"The link names {len(found)} countries; showing the first {MOST}, as many as one chart can tell apart."
+        )
+    st.session_state["compare_wanted"] = found[:MOST]
 if "compare_wanted" not in st.session_state:
     st.session_state["compare_wanted"] = [
-        int(c) for c in queries.largest_countries(release, year, "immigrants", 5)["country_code"]
+        int(c) for c in queries.largest(release, year, "immigrants", 5)["country_code"]
     ]
 # the reader's choice outlives an edition that lacks some of its countries; the widget shows those it has
 wanted: list[int] = st.session_state["compare_wanted"]
@@ -86,7 +84,6 @@ if lacking:
         f"The {release} edition has no figures for {', '.join(known.get(c, str(c)) for c in lacking)}, "
         "chosen in another edition; they come back in an edition that has them."
     )
-links = iso3_of(names)
 st.query_params["countries"] = ",".join(links[c] for c in chosen)
 
 if not chosen:
@@ -94,7 +91,8 @@ if not chosen:
     st.stop()
 series = queries.compare_series(release, chosen, measure)
 unit, number = UNITS[measure]
-title = f"{MEASURE_WORDS[measure].split(',')[0]}, {unit}"
+what = MEASURE_WORDS[measure].split(",")[0]  # "Immigrants, % of population" -> "Immigrants"
+title = f"{what}, {unit}"
 scale = alt.Scale(domain=[-1, 1]) if measure == "balance_index" else alt.Undefined
 st.altair_chart(
     alt.Chart(series)
@@ -111,7 +109,7 @@ st.altair_chart(
 source_caption(release, None, f"{MEASURE_WORDS[measure]} by reference year")
 chart_download(
     series.rename(columns={"value": measure}),
-    f"{MEASURE_WORDS[measure].split(',')[0]} of {', '.join(names[c] for c in chosen)} by year ({unit})",
+    f"{what} of {', '.join(names[c] for c in chosen)} by year ({unit})",
     release,
     None,
     f"compare-{measure}",

@@ -7,7 +7,15 @@ import streamlit as st
 
 from app import queries
 from app.charts import vintages
-from app.controls import MEASURE_WORDS, chart_download, link_choice, millions, pick_country, pick_measure
+from app.controls import (
+    MEASURE_WORDS,
+    chart_download,
+    link_choice,
+    link_pending,
+    millions,
+    pick_country,
+    pick_measure,
+)
 
 st.title("How the editions revised the figures")
 st.markdown(
@@ -24,7 +32,7 @@ countries = queries.current_country_names()
 names = dict(zip(countries["country_code"], countries["country_name"], strict=True))
 
 # a link to a corridor (`?from=MEX&to=USA`) opens the corridor series
-if "_taken_from_link" not in st.session_state and ("from" in st.query_params or "to" in st.query_params):
+if link_pending("from", "to"):
     st.session_state["revision_series"] = "A corridor"
 what = st.sidebar.radio("Series", ["A country", "A corridor"], horizontal=True, key="revision_series")
 # a link says one series: the other mode's parameters leave it

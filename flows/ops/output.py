@@ -37,19 +37,16 @@ class Output:
         """Asked each time: the stream may change after start-up (a test runner swaps it)."""
         return self.fmt == "auto" and self.console.is_terminal
 
-    def say(self, text: str) -> None:
-        """A message (Rich markup allowed)."""
+    def say(self, text: str, *, markup: bool = True) -> None:
+        """A message, with Rich markup unless `markup` is False."""
         if self.json:
-            self._event(self.level, Text.from_markup(text).plain)
-        else:
-            self.console.print(text, soft_wrap=not self.terminal)  # a pipe has no width: one message, one line
+            self._event(self.level, Text.from_markup(text).plain if markup else text)
+        else:  # a pipe has no width: one message, one line
+            self.console.print(text, markup=markup, soft_wrap=not self.terminal)
 
     def plain(self, text: str) -> None:
-        """A message taken as it is: no markup (file names, answers from a server)."""
-        if self.json:
-            self._event(self.level, text)
-        else:
-            self.console.print(text, markup=False, soft_wrap=not self.terminal)
+        """A message taken as it is (file names, answers from a server): `[...]` is not markup."""
+        self.say(text, markup=False)
 
     def rule(self, text: str) -> None:
         """A heading line: a rule across a terminal, `== text ==` in a pipe."""
