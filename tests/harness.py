@@ -52,8 +52,9 @@ def make_setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
     return Setup(release, catalogue, data)
 
 
-def run(source: Path | None, catalogue: Path, data: Path, *extra: str) -> object:
-    args = ["run", "--data-dir", str(data), "--catalogue", str(catalogue), *extra]
+def run(source: Path | None, catalogue: Path, data: Path, *extra: str, log_format: str | None = None) -> object:
+    fmt = ["--log-format", log_format] if log_format else []
+    args = [*fmt, "run", "--data-dir", str(data), "--catalogue", str(catalogue), *extra]
     if source is not None:
         args += ["--source-dir", str(source)]
     return CliRunner().invoke(app, args, env={"COLUMNS": "400"})

@@ -6,6 +6,7 @@ succeeds. Each test fails if the guard it is about is removed."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import resource
 import shutil
@@ -489,7 +490,7 @@ def test_a_place_name_no_place_has_is_refused(setup: Setup, tmp_path: Path) -> N
 def test_json_log_lines_carry_the_run_and_its_step(setup: Setup, tmp_path: Path) -> None:
     """`--log-format json`: every line of a forced run is one JSON object with its run id, step,
     level and message; a failure says so at level ERROR."""
-    ok = run(setup.release, setup.catalogue, setup.data, "--force", "--log-format", "json")
+    ok = run(setup.release, setup.catalogue, setup.data, "--force", log_format="json")
     assert ok.exit_code == 0, ok.output
     events = [json.loads(line) for line in ok.output.splitlines()]
     assert {e["run_id"] for e in events} == {json.loads(ok.output.splitlines()[-1])["run_id"]} != {None}
@@ -501,8 +502,17 @@ def test_json_log_lines_carry_the_run_and_its_step(setup: Setup, tmp_path: Path)
     wrong = yaml.safe_load(setup.catalogue.read_text())
     wrong["editions"][0]["files"][0]["sha256"] = "0" * 64
     (tmp_path / "wrong.yaml").write_text(yaml.safe_dump(wrong))
-    failed = run(setup.release, tmp_path / "wrong.yaml", setup.data, "--log-format", "json")
+    failed = run(setup.release, tmp_path / "wrong.yaml", setup.data, log_format="json")
     assert failed.exit_code == 1
     last = [json.loads(line) for line in failed.output.splitlines()]
     error = next(e for e in last if e["message"].startswith("Refresh failed at step fetch"))
     assert error["level"] == "ERROR" and error["step"] == "fetch" and error["run_id"]
+
+    # every command takes the format, and it lasts one command: the next one, in the same process, is piped text
+    status = CliRunner().invoke(app, ["status", "--data-dir", str(setup.data), "--limit", "1"])
+    assert status.exit_code == 0 and status.output.startswith("Refreshes on "), status.output
+    assert not logging.getLogger("migration_etl").handlers, "a finished command leaves no handler on its closed stream"
+    as_json = CliRunner().invoke(
+        app, ["status", "--data-dir", str(setup.data)], env={"MIGRATION_ETL_LOG_FORMAT": "json"}
+    )
+    assert json.loads(as_json.output.splitlines()[0])["fields"]["status"] == "failed", as_json.output

@@ -14,6 +14,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -63,15 +64,28 @@ def _quiet_prefect_console(verbose: bool) -> None:
         if not os.environ.get("PREFECT_API_URL"):
             # the temporary server's own shutdown chatter (cancelled flushes) is not the refresh's
             os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+
+
+@contextlib.contextmanager
+def _steps_printed() -> Iterator[None]:
+    """The refresh's step announcements (the `migration_etl` logger) go to this command's output,
+    and only while it runs: the handler holds the stream it was given, which a caller running
+    several commands in one process (a test runner) closes after each."""
     steps = logging.getLogger("migration_etl")
-    steps.handlers = [console.handler()]
+    before = (steps.handlers, steps.level, steps.propagate)
+    steps.handlers, steps.propagate = [console.handler()], False
     steps.setLevel(logging.INFO)
-    steps.propagate = False
+    try:
+        yield
+    finally:
+        steps.handlers, steps.propagate = before[0], before[2]
+        steps.setLevel(before[1])
 
 
 @app.callback()
-def _commands() -> None:
+def _commands(log_format: LogFormat = "auto") -> None:
     """Migration corridors warehouse: refresh the UN DESA International Migrant Stock marts."""
+    _use(log_format)  # every command, every time: nothing carries over from an earlier command
 
 
 @app.command()
@@ -97,11 +111,9 @@ def run(
         ),
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also show Prefect's and dbt's own logs.")] = False,
-    log_format: LogFormat = "auto",
 ) -> None:
     """Refresh the warehouse: detect changes, fetch, parse, dbt build, check, publish."""
     started = time.perf_counter()
-    _use(log_format)
     log.at(None, None)
     disable_telemetry()
     _quiet_prefect_console(verbose)
@@ -110,12 +122,13 @@ def run(
 
     previous = interrupts.install()  # Ctrl-C and SIGTERM: one line, exit 130 / 143
     try:
-        server = start_if_unconfigured()  # first: it starts while the refresh's code is imported
-        try:
-            _run(server, source_dir, data_dir, catalogue, force, accept_new_versions, started)
-        finally:
-            if server is not None:
-                server.stop()
+        with _steps_printed():
+            server = start_if_unconfigured()  # first: it starts while the refresh's code is imported
+            try:
+                _run(server, source_dir, data_dir, catalogue, force, accept_new_versions, started)
+            finally:
+                if server is not None:
+                    server.stop()
     except BaseException as exc:
         if (signum := interrupts.signal_of(exc)) is None:
             raise
