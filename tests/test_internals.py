@@ -24,6 +24,18 @@ def test_prefect_still_runs_its_ephemeral_server_as_we_launch_ours() -> None:
     assert command[1:3] == ["-m", "uvicorn"] and "--factory" in command
 
 
+def test_prefect_still_drains_its_queues_as_we_ask() -> None:
+    """Outside an event loop, drain_all waits and hands back its futures (done, not done)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    from flows.ops.internals import prefect_drain_queues
+
+    for service in (APILogWorker, EventsWorker):
+        assert "timeout" in inspect.signature(service.drain_all).parameters, f"{service.__name__}.drain_all moved"
+    assert prefect_drain_queues(timeout=1) == 0
+
+
 def test_dbt_still_cancels_and_closes_as_we_ask() -> None:
     from dbt.adapters.base.impl import BaseAdapter
     from dbt.adapters.duckdb.connections import DuckDBConnectionManager

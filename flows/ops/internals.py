@@ -6,6 +6,8 @@ Each is used because no public API does the job at an acceptable cost:
   calls the API, and imports its whole server package (1.6 s) into the refresh to do it. Launching
   the same app the same way (Prefect's `SubprocessASGIServer`) as the CLI's first act overlaps the
   server's five-second start with the refresh's own imports.
+- Prefect's queues of log lines and events. Its public flush (`APILogHandler.flush()`) waits 5 s at
+  most; the temporary server must not stop before it has the run's last events (prefect_server.py).
 - dbt's running queries. dbt's programmatic runner has no way to stop a build: an interrupted or
   timed-out build is stopped by cancelling its adapter's open connections (what dbt's own Ctrl-C
   handler does) and closing the database file dbt-duckdb keeps open for the life of the process.
@@ -34,6 +36,22 @@ def prefect_server_command(port: int) -> list[str]:
     app_dir = str(Path(prefect.__file__).parent.parent)
     command = [sys.executable, "-m", "uvicorn", "--app-dir", app_dir, "--factory", PREFECT_SERVER_APP]
     return [*command, "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
+
+
+def prefect_drain_queues(timeout: float) -> int:
+    """Send what Prefect's log and events workers hold, waiting up to `timeout` s; how many are left.
+
+    Both are drained: Prefect keeps every queue service in one registry, so the first drains both,
+    and the second finds none left; a Prefect that separates them still has both waited on."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    left = 0
+    for service in (APILogWorker, EventsWorker):
+        drained = service.drain_all(timeout=timeout)
+        assert isinstance(drained, tuple)  # called outside an event loop: the futures, not a coroutine
+        left += len(drained[1])
+    return left
 
 
 def dbt_cancel_running_queries() -> None:
