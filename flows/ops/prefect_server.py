@@ -121,7 +121,7 @@ def _flush_to_api() -> None:
 
     Prefect's own flush (`APILogHandler.flush()`) is not enough: it gives up after 5 s, and it drains
     the events worker too, since Prefect keeps every queue service in one registry, so a second
-    `EventsWorker.drain_all` afterwards found nothing left to wait on. A forced run emits about 80
+    `EventsWorker.drain_all` afterwards found nothing left to wait on. A forced run emits more than 80
     task-run and artifact events, each sent after a lookup of its run's flow and tags; when a busy
     machine lets the worker fall behind, the backlog at the flow's end outlasted those 5 s, the server
     was stopped under it, and each event left over was logged as `ERROR | Service 'EventsWorker'
