@@ -1,7 +1,8 @@
 """A small flow run the way `migration-etl run` runs one without a configured server (a temporary
-server, `prefect_api` around the flow, the server stopped after it), with every event taking 0.2 s
-to send, as on a busy machine: about 9 s of events are still queued when the flow ends, more than
-the 5 s Prefect's own flush waits. Prints, as JSON, how many events were handed to the server
+server, `prefect_api` around the flow, the server stopped after it), with the events worker held
+back until the flow ends and every event then taking 0.2 s to send, as on a busy machine: 9 s of
+events are queued when the flow ends, however loaded the machine, more than the 5 s Prefect's own
+flush waits. Prints, as JSON, how many events were handed to the server
 before it stopped, and how many the events worker had taken up by then.
 
 `python -m tests.slow_events`"""
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from typing import Any
 
 from prefect import flow, task
@@ -20,11 +22,14 @@ from flows.ops.prefect_server import TemporaryServer, prefect_api
 DELAY_SECONDS = 0.2
 TASKS = 15  # three events each (pending, running, completed): 45 events, 9 s at 0.2 s each
 counts = {"taken": 0, "sent": 0}
+flow_ended = threading.Event()
 send = EventsWorker._handle
 
 
 async def slowly(self: EventsWorker, event: Any) -> None:
     counts["taken"] += 1
+    while not flow_ended.is_set():  # the whole backlog is still there when the flow ends
+        await asyncio.sleep(0.05)
     await asyncio.sleep(DELAY_SECONDS)
     await send(self, event)
     counts["sent"] += 1
@@ -49,6 +54,7 @@ def main() -> None:
     try:
         with prefect_api(server):
             many_tasks()
+            flow_ended.set()
         at_stop = dict(counts)
     finally:
         server.stop()

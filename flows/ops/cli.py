@@ -73,9 +73,9 @@ def _steps_printed() -> Iterator[None]:
     several commands in one process (a test runner) closes after each."""
     steps = logging.getLogger("migration_etl")
     before = (steps.handlers, steps.level, steps.propagate)
-    steps.handlers, steps.propagate = [console.handler()], False
-    steps.setLevel(logging.INFO)
     try:
+        steps.handlers, steps.propagate = [console.handler()], False
+        steps.setLevel(logging.INFO)
         yield
     finally:
         steps.handlers, steps.propagate = before[0], before[2]

@@ -7,7 +7,8 @@ Each is used because no public API does the job at an acceptable cost:
   the same app the same way (Prefect's `SubprocessASGIServer`) as the CLI's first act overlaps the
   server's five-second start with the refresh's own imports.
 - Prefect's queues of log lines and events. Its public flush (`APILogHandler.flush()`) waits 5 s at
-  most; the temporary server must not stop before it has the run's last events (prefect_server.py).
+  most, for the events too; the temporary server must not stop before it has the run's last events
+  (prefect_server.py).
 - dbt's running queries. dbt's programmatic runner has no way to stop a build: an interrupted or
   timed-out build is stopped by cancelling its adapter's open connections (what dbt's own Ctrl-C
   handler does) and closing the database file dbt-duckdb keeps open for the life of the process.
@@ -16,9 +17,12 @@ Great Expectations' caches have their own module (expectations/gx_internals.py).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
+import time
 from pathlib import Path
+from typing import Any, cast
 
 # The app and settings Prefect's SubprocessASGIServer runs an ephemeral server with.
 PREFECT_SERVER_APP = "prefect.server.api.server:create_app"
@@ -39,18 +43,28 @@ def prefect_server_command(port: int) -> list[str]:
 
 
 def prefect_drain_queues(timeout: float) -> int:
-    """Send what Prefect's log and events workers hold, waiting up to `timeout` s; how many are left.
+    """Send what Prefect's log and events workers hold, waiting up to `timeout` s in all; returns how
+    many of its queue services had not finished by then.
 
-    Both are drained: Prefect keeps every queue service in one registry, so the first drains both,
-    and the second finds none left; a Prefect that separates them still has both waited on."""
+    Prefect keeps every queue service in one registry, so the first `drain_all` stops and waits on all
+    of them (the events worker with the log worker) and the second finds none left; a Prefect that kept
+    them apart would still have both waited on. Outside an event loop only: inside one, `drain_all`
+    returns a coroutine instead of waiting."""
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass  # no loop: drain_all waits, as needed here
+    else:
+        raise RuntimeError("prefect_drain_queues waits for Prefect's queues: call it outside an event loop")
+    deadline = time.monotonic() + timeout
     left = 0
     for service in (APILogWorker, EventsWorker):
-        drained = service.drain_all(timeout=timeout)
-        assert isinstance(drained, tuple)  # called outside an event loop: the futures, not a coroutine
-        left += len(drained[1])
+        drained = service.drain_all(timeout=max(0.0, deadline - time.monotonic()))
+        _, pending = cast("tuple[set[Any], set[Any]]", drained)
+        left += len(pending)
     return left
 
 

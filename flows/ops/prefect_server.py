@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from flows import log
+from flows import interrupts, log
 from flows.ops.internals import PREFECT_EPHEMERAL_ENV, prefect_drain_queues, prefect_server_command
 
 STARTUP_TIMEOUT_SECONDS = 60.0
@@ -122,15 +122,28 @@ def _flush_to_api() -> None:
     Prefect's own flush (`APILogHandler.flush()`) is not enough: it gives up after 5 s, and it drains
     the events worker too, since Prefect keeps every queue service in one registry, so a second
     `EventsWorker.drain_all` afterwards found nothing left to wait on. A forced run emits more than 80
-    task-run and artifact events, each sent after a lookup of its run's flow and tags; when a busy
-    machine lets the worker fall behind, the backlog at the flow's end outlasted those 5 s, the server
-    was stopped under it, and each event left over was logged as `ERROR | Service 'EventsWorker'
-    failed to process item` after 7.5 s of reconnection attempts (tests/slow_events.py forces it)."""
-    left = prefect_drain_queues(FLUSH_TIMEOUT_SECONDS)
+    task-run and artifact events, each sent once the worker has attached its run's related resources;
+    when a busy machine lets the worker fall behind, the backlog at the flow's end outlasted those 5 s,
+    the server was stopped under it, and each event left over was logged as `ERROR | Service
+    'EventsWorker' failed to process item` after 7 s of reconnection attempts (tests/slow_events.py
+    forces it). A signal while waiting stops the wait only: the refresh has ended by then."""
+    try:
+        left = prefect_drain_queues(FLUSH_TIMEOUT_SECONDS)
+    except BaseException as exc:
+        if (signum := interrupts.signal_of(exc)) is None:
+            raise
+        log.announce(
+            f"Stopped waiting for the temporary Prefect server to take the run's last events "
+            f"({interrupts.signal_name(signum)}); the Prefect UI may miss them.",
+            level=logging.WARNING,
+        )
+        return
     if left:
         log.announce(
             f"The temporary Prefect server did not take the run's last logs and events within "
-            f"{FLUSH_TIMEOUT_SECONDS:.0f} s; the Prefect UI will miss them (the warehouse is not affected).",
+            f"{FLUSH_TIMEOUT_SECONDS:.0f} s. It stops now, and Prefect reports each event it could not send "
+            "(several seconds each) before the command exits; the Prefect UI will miss them, the warehouse "
+            "is not affected.",
             level=logging.WARNING,
         )
 
