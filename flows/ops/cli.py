@@ -43,12 +43,6 @@ LogFormat = Annotated[
 ]
 
 
-def _use(fmt: Format) -> None:
-    """Writes what follows in `fmt` (the --log-format option)."""
-    global console, err
-    console, err = Output(fmt), Output(fmt, stderr=True)
-
-
 DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data directory (default: $MIGRATION_ETL_DATA_DIR, else ./data)."),
@@ -85,7 +79,8 @@ def _steps_printed() -> Iterator[None]:
 @app.callback()
 def _commands(log_format: LogFormat = "auto") -> None:
     """Migration corridors warehouse: refresh the UN DESA International Migrant Stock marts."""
-    _use(log_format)  # every command, every time: nothing carries over from an earlier command
+    global console, err  # set for every command: nothing carries over from an earlier one in the process
+    console, err = Output(log_format), Output(log_format, stderr=True)
 
 
 @app.command()
