@@ -19,16 +19,25 @@ def over_years(
     series: str | None = None,
     height: int = 260,
     colours: dict[str, str] | None = None,
+    number: str = ",",
+    domain: tuple[float, float] | None = None,
 ) -> alt.Chart:
-    """A count over reference years, one line per `series` value (legend below), people abbreviated
-    on the axis (150M) and exact in the tooltip; `colours` fixes each series' colour."""
-    tooltip: list[alt.Tooltip | str] = ["year:O", alt.Tooltip(f"{value}:Q", format=",")]
+    """A value over reference years, one line per `series` value (legend below, in the data's order),
+    exact in the tooltip (`number`: d3 format). A count (the default) is abbreviated on the axis
+    (150M); `domain` fixes the axis (an index's −1 to +1). `colours` fixes each series' colour, else
+    each gets its own (tableau10: no two read as a pair)."""
+    tooltip: list[alt.Tooltip | str] = ["year:O", alt.Tooltip(f"{value}:Q", title=title, format=number)]
+    axis = alt.Axis(format="~s") if number == "," else alt.Axis()
+    fixed = alt.Scale(domain=list(domain)) if domain else alt.Undefined
     encoding: dict[str, Any] = {
         "x": alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0)),
-        "y": alt.Y(f"{value}:Q", title=title, axis=alt.Axis(format="~s")),
+        "y": alt.Y(f"{value}:Q", title=title, axis=axis, scale=fixed),
     }
     if series is not None:
-        scale = alt.Scale(domain=list(colours), range=list(colours.values())) if colours else alt.Undefined
+        if colours:
+            scale = alt.Scale(domain=list(colours), range=list(colours.values()))
+        else:
+            scale = alt.Scale(domain=list(dict.fromkeys(data[series])), scheme="tableau10")
         encoding["color"] = alt.Color(
             f"{series}:N", title=None, scale=scale, legend=alt.Legend(orient="bottom", labelLimit=400)
         )

@@ -9,18 +9,31 @@ default with a notice."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 import streamlit as st
 
 from app import queries
 
-MEASURE_WORDS = {
-    "immigrants": "Immigrants",
-    "emigrants": "Emigrants",
-    "balance_index": "Balance index",
-    "immigrants_pct_population": "Immigrants, % of population",
+
+class Measure(NamedTuple):
+    """How a page names a measure: `label` on a selector, `name` in a sentence or an axis title
+    (followed by `unit`), and `number`, the d3 format of an exact value."""
+
+    label: str
+    name: str
+    unit: str
+    number: str
+
+
+MEASURES = {
+    "immigrants": Measure("Immigrants", "Immigrants", "people", ","),
+    "emigrants": Measure("Emigrants", "Emigrants", "people", ","),
+    "balance_index": Measure(
+        "Balance index", "Balance index", "index from −1, only departures, to +1, only arrivals", "+.2f"
+    ),
+    "immigrants_pct_population": Measure("Immigrants, % of population", "Immigrants", "% of the population", ".1f"),
 }
 DATA_TYPES = {
     "B": "foreign-born population (place of birth)",
@@ -192,7 +205,7 @@ def pick_country(names: dict[int, str], label: str, default: int, key: str = "co
 def pick_measure(choices: list[str], key: str, label: str = "Measure", container: Any = st) -> str:
     """A measure (`immigrants`, `emigrants` ...) chosen with a radio, linked as `?measure=`."""
     link_choice(key, "measure", choices, "measure")
-    choice: str = container.radio(label, choices, horizontal=True, key=key, format_func=MEASURE_WORDS.get)
+    choice: str = container.radio(label, choices, horizontal=True, key=key, format_func=lambda m: MEASURES[m].label)
     st.query_params["measure"] = choice
     return choice
 
@@ -258,3 +271,15 @@ def chart_download(
         key=f"download_{key}",
         on_click="ignore",
     )
+
+
+def partners_download(
+    partners: pd.DataFrame, country: str, release: str, year: int | None, key: str, top: int | None = None
+) -> None:
+    """The download of a country's partners chart, worded the same on every page that draws one."""
+    largest = f"top {top}" if top else "top"
+    what = (
+        f"{country}: {largest} origins of its immigrants (from) and destinations of its emigrants (to); "
+        "people, share of the country's total in %"
+    )
+    chart_download(partners, what, release, year, key)

@@ -394,8 +394,11 @@ def test_data_and_quality(app: None, data: Path) -> None:
     ]
     inputs = max(built, key=lambda r: r["started_at"])["inputs"]
     assert files["verdict"].to_dict() == {(i["edition"], i["kind"]): i["verdict"] or "file missing" for i in inputs}
-    assert files["matched"].fillna("").to_dict() == {(i["edition"], i["kind"]): i["matched"] or "" for i in inputs}
+    assert files["matched"].fillna("").to_dict() == {
+        (i["edition"], i["kind"]): i["matched"] or ("—" if i["status"] == "missing" else "") for i in inputs
+    }
     assert files.loc[("2024", "origin_destination"), "verdict"] == "file missing"
+    assert files.loc[("2024", "origin_destination"), "sha256"] == "—", "a missing file's cells say so, never None"
     assert "*reconstruction* and *re-saved copy*: a known stand-in" in " ".join(c.value for c in at.caption)
 
 

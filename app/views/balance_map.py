@@ -103,7 +103,6 @@ st.markdown(
 
 balance = queries.balances(release, year)
 st.vega_lite_chart(map_spec(balance), width="stretch")
-source_caption(release, year, "Circles: countries and areas too small to draw. Grey: no figure")
 chart_download(
     balance[["iso3", "country_name", "immigrants", "emigrants", "net_migrants", "balance_index"]],
     "Balance index by country or area (people; index from -1 to +1)",
@@ -111,6 +110,7 @@ chart_download(
     year,
     "balance-map",
 )
+source_caption(release, year, "Circles: countries and areas too small to draw. Grey: no figure")
 
 st.subheader("Every country, largest balance first")
 everyone = st.toggle(

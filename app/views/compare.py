@@ -4,12 +4,12 @@ the reference years of an edition. The countries and the measure live in the lin
 
 from __future__ import annotations
 
-import altair as alt
 import streamlit as st
 
 from app import queries
+from app.charts import over_years
 from app.controls import (
-    MEASURE_WORDS,
+    MEASURES,
     chart_download,
     country_from_link,
     country_names,
@@ -20,12 +20,6 @@ from app.controls import (
     source_caption,
 )
 
-UNITS = {  # the unit of each measure, and its tooltip format
-    "immigrants": ("people", ","),
-    "emigrants": ("people", ","),
-    "balance_index": ("index from −1, only departures, to +1, only arrivals", "+.2f"),
-    "immigrants_pct_population": ("% of the population", ".1f"),
-}
 MOST = 8  # more lines than this cannot be told apart
 
 
@@ -90,30 +84,19 @@ if not chosen:
     st.info("Pick one or more countries to compare.")
     st.stop()
 series = queries.compare_series(release, chosen, measure)
-unit, number = UNITS[measure]
-what = MEASURE_WORDS[measure].split(",")[0]  # "Immigrants, % of population" -> "Immigrants"
-title = f"{what}, {unit}"
-scale = alt.Scale(domain=[-1, 1]) if measure == "balance_index" else alt.Undefined
-st.altair_chart(
-    alt.Chart(series)
-    .mark_line(point=True)
-    .encode(
-        x=alt.X("year:O", title="Year", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("value:Q", title=title, scale=scale, axis=alt.Axis(format="~s") if number == "," else alt.Undefined),
-        color=alt.Color("country_name:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
-        tooltip=["country_name:N", "year:O", alt.Tooltip("value:Q", title=title, format=number)],
-    )
-    .properties(height=380),
-    width="stretch",
-)
-source_caption(release, None, f"{MEASURE_WORDS[measure]} by reference year")
+about = MEASURES[measure]
+title = f"{about.name}, {about.unit}"
+domain = (-1.0, 1.0) if measure == "balance_index" else None
+chart = over_years(series, "value", title, "country_name", height=380, number=about.number, domain=domain)
+st.altair_chart(chart, width="stretch")
 chart_download(
     series.rename(columns={"value": measure}),
-    f"{what} of {', '.join(names[c] for c in chosen)} by year ({unit})",
+    f"{about.name} of {', '.join(names[c] for c in chosen)} by year ({about.unit})",
     release,
     None,
     f"compare-{measure}",
 )
+source_caption(release, None, f"{about.label} by reference year")
 missing = [names[c] for c in chosen if c not in set(series["country_code"])]
 if missing:
-    st.caption(f"No {MEASURE_WORDS[measure].lower()} figure in the {release} edition for {', '.join(missing)}.")
+    st.caption(f"No {about.label.lower()} figure in the {release} edition for {', '.join(missing)}.")

@@ -18,6 +18,7 @@ from app.controls import (
     country_names,
     millions,
     pair_reading,
+    partners_download,
     pick_country,
     release_and_year,
     source_caption,
@@ -140,14 +141,7 @@ else:
     )
     figure.update_layout(height=460, margin={"l": 10, "r": 10, "t": 10, "b": 10}, font={"size": 13, "color": "#262730"})
     st.plotly_chart(figure, width="stretch", config={"displaylogo": False})
-    chart_download(
-        partners,
-        f"{names[origin]}: top {PARTNERS} origins of its immigrants (from) and destinations of its emigrants (to); "
-        "people, share of the country's total in %",
-        release,
-        year,
-        f"partners-{origin}",
-    )
+    partners_download(partners, names[origin], release, year, f"partners-{origin}", top=PARTNERS)
     source_caption(
         release,
         year,

@@ -16,6 +16,7 @@ from app.controls import (
     country_names,
     data_type_note,
     millions,
+    partners_download,
     pick_country,
     release_and_year,
     source_caption,
@@ -79,7 +80,6 @@ right.altair_chart(
     .properties(height=260),
     width="stretch",
 )
-source_caption(release, None, names[country])
 chart_download(
     series[["year", "immigrants", "emigrants", "balance_index"]],
     f"{names[country]}: immigrants, emigrants and balance index by year (people)",
@@ -87,6 +87,7 @@ chart_download(
     None,
     f"country-{country}",
 )
+source_caption(release, None, names[country])
 
 st.subheader("Partners")
 shown = corridor_edition(release, year)
@@ -125,16 +126,9 @@ for column, direction, title in (
         (base.mark_bar() + base.mark_text(align="left", dx=4).encode(text="label:N")).properties(height=280),
         width="stretch",
     )
-source_caption(partners_release, partners_year, names[country])
 if partners is not None and not partners.empty:
-    chart_download(
-        partners,
-        f"{names[country]}: top origins of its immigrants (from) and destinations of its emigrants (to); "
-        "people, share of the country's total in %",
-        partners_release,
-        partners_year,
-        f"partners-{country}",
-    )
+    partners_download(partners, names[country], partners_release, partners_year, f"partners-{country}")
+source_caption(partners_release, partners_year, names[country])
 
 st.markdown("**Women and men**")
 sexes = pd.DataFrame(

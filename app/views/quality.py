@@ -63,7 +63,9 @@ st.subheader("Source files")
 files = pd.DataFrame(json.loads(last["input_files"]))
 files["what"] = files["kind"].map(WHAT).fillna(files["kind"])
 files = files.reindex(columns=[*FILE_COLUMNS, "status"])
-files.loc[files["status"] == "missing", "verdict"] = "file missing"
+missing = files["status"] == "missing"
+files.loc[missing, "verdict"] = "file missing"
+files.loc[missing, ["matched", "sha256"]] = "—"  # nothing to match: a blank cell would read "None"
 st.dataframe(
     files[FILE_COLUMNS],
     hide_index=True,

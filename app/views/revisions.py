@@ -8,7 +8,7 @@ import streamlit as st
 from app import queries
 from app.charts import vintages
 from app.controls import (
-    MEASURE_WORDS,
+    MEASURES,
     chart_download,
     link_choice,
     link_pending,
@@ -28,6 +28,7 @@ if len(everything) < 2:
     st.info("The warehouse holds a single edition, so there is nothing to compare.")
     st.stop()
 with_corridors = [str(r) for r, c in zip(everything["release"], everything["has_corridors"], strict=True) if c]
+without = [str(r) for r in everything["release"] if str(r) not in with_corridors]
 countries = queries.current_country_names()
 names = dict(zip(countries["country_code"], countries["country_name"], strict=True))
 
@@ -44,7 +45,7 @@ if what == "A country":
     default = int(largest_revision["country_code"].iloc[0]) if not largest_revision.empty else next(iter(names))
     country = pick_country(names, "Country or area", default)
     series = queries.country_across_editions(country, measure)
-    heading = f"{names[country]}: {MEASURE_WORDS[measure].lower()} as each edition estimates them"
+    heading = f"{names[country]}: {MEASURES[measure].name.lower()} as each edition estimates them"
     key = f"revisions-{measure}-{country}"
 else:
     left, right = st.columns(2)
@@ -53,8 +54,7 @@ else:
     series = queries.corridor_across_editions(origin, destination)
     heading = f"{names[origin]} → {names[destination]}: migrants as each edition estimates them"
     key = f"revisions-{origin}-{destination}"
-    if with_corridors != list(everything["release"].astype(str)):
-        without = [str(r) for r in everything["release"] if str(r) not in with_corridors]
+    if without:
         st.caption(f"Edition {', '.join(without)} has no origin-destination table here, so no corridor figures.")
 
 st.subheader(heading)
@@ -74,7 +74,6 @@ st.subheader("Largest corridor revisions between two editions")
 if len(with_corridors) < 2:
     st.info("Fewer than two editions have an origin-destination table here, so corridors cannot be compared.")
     st.stop()
-without = [str(r) for r in everything["release"] if str(r) not in with_corridors]
 if without:
     st.caption(
         f"Edition {', '.join(without)} has no origin-destination table here, so its corridors cannot be compared."
